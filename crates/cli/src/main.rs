@@ -1,0 +1,295 @@
+//! `lateral`: the command-line front end. It wires the crates together (evidence discovery,
+//! the engine, the query language) and formats their results; it holds no logic of its own
+//! beyond argument handling, progress display and exit codes.
+
+mod output;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use lateral_engine::{Engine, SearchRequest, WindowSpec};
+use lateral_model::Field;
+
+/// Hunt for lateral movement in Windows evidence (EVTX, JSON/XML event exports).
+#[derive(Parser, Debug)]
+#[command(name = "lateral", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Search evidence with a UDM query (Google SecOps syntax or the runbook dialect).
+    #[command(after_help = SEARCH_EXAMPLES)]
+    Search(SearchArgs),
+    /// Run SQL over the evidence, exposed as table `events` with UDM column names.
+    #[command(after_help = SQL_EXAMPLES)]
+    Sql(SqlArgs),
+    /// Show what data the evidence holds and the coverage gaps that matter for a hunt.
+    #[command(after_help = STATS_EXAMPLES)]
+    Stats(StatsArgs),
+    /// List the event fields (UDM paths) with their types and meaning.
+    #[command(after_help = "Example:\n  lateral fields\n  lateral fields --format md > docs/schema.md")]
+    Fields(FieldsArgs),
+}
+
+const SEARCH_EXAMPLES: &str = "Examples:
+  lateral search ./evidence --query 'metadata.event_type = \"PROCESS_LAUNCH\" AND principal.process.file.full_path = \"C:\\Windows\\System32\\wbem\\WmiPrvSE.exe\"'
+  lateral search logs/ --all-time --query 'metadata.product_event_type = \"ServiceInstalled\" AND target.process.file.full_path CONTAINS \"PSEXESVC.exe\"' --format json
+  lateral search logs/ --hours-back 72 --query 'target.port = 445' --fields metadata.event_timestamp,principal.ip,target.ip
+
+The window ends at the latest event in the evidence unless --now, --end or --all-time is given;
+the window used is always printed.";
+
+const SQL_EXAMPLES: &str = "Examples:
+  lateral sql ./evidence 'SELECT \"metadata.event_type\", count(*) AS n FROM events GROUP BY 1 ORDER BY n DESC'
+  lateral sql logs/ 'SELECT \"target.application\", \"target.process.command_line\" FROM events WHERE \"metadata.event_type\" = '\\''SERVICE_CREATION'\\''' --format json
+
+Column names contain dots: quote them with double quotes.";
+
+const STATS_EXAMPLES: &str = "Examples:
+  lateral stats ./evidence
+  lateral stats triage.zip --format json";
+
+#[derive(Args, Debug, Clone)]
+struct WindowArgs {
+    /// Hours of evidence to search, ending at the latest event (or now with --now).
+    #[arg(long, default_value_t = 24.0)]
+    hours_back: f64,
+    /// Window start (RFC 3339, e.g. 2019-03-18T22:00:00Z); overrides --hours-back.
+    #[arg(long)]
+    start: Option<String>,
+    /// Window end (RFC 3339); default: the latest event in the evidence.
+    #[arg(long)]
+    end: Option<String>,
+    /// Anchor the window at the current time instead of the latest event.
+    #[arg(long)]
+    now: bool,
+    /// Search all events, whatever their time.
+    #[arg(long, conflicts_with_all = ["start", "end", "now"])]
+    all_time: bool,
+}
+
+impl WindowArgs {
+    fn spec(&self) -> Result<WindowSpec> {
+        let parse = |s: &Option<String>| -> Result<Option<i64>> {
+            s.as_deref()
+                .map(lateral_engine::parse_time)
+                .transpose()
+                .map_err(anyhow::Error::msg)
+        };
+        if !(self.hours_back.is_finite() && self.hours_back > 0.0) {
+            bail!("--hours-back must be a positive number of hours");
+        }
+        Ok(WindowSpec {
+            hours_back: self.hours_back,
+            start: parse(&self.start)?,
+            end: parse(&self.end)?,
+            now: self.now,
+            all: self.all_time,
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Table,
+    Json,
+    Jsonl,
+    Csv,
+}
+
+#[derive(Args, Debug)]
+struct SearchArgs {
+    /// Evidence files or folders (EVTX, JSON, XML; .zip and .gz are opened).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// The UDM query.
+    #[arg(short, long)]
+    query: String,
+    #[command(flatten)]
+    window: WindowArgs,
+    /// Return at most N events (the total is still counted).
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Comma-separated fields to show (UDM paths); default: a compact set for tables, all for JSON.
+    #[arg(long, value_delimiter = ',')]
+    fields: Vec<String>,
+    /// Reference list for `in %NAME` / `IN @NAME`: NAME=FILE (one value per line).
+    #[arg(long = "list", value_name = "NAME=FILE")]
+    lists: Vec<String>,
+    /// Include the original record (`lateral.raw`) in the output.
+    #[arg(long)]
+    raw: bool,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Args, Debug)]
+struct SqlArgs {
+    /// Evidence paths followed by the SQL statement (the last argument).
+    #[arg(required = true, num_args = 2.., value_name = "PATH... SQL")]
+    args: Vec<String>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum StatsFormat {
+    Table,
+    Json,
+}
+
+#[derive(Args, Debug)]
+struct StatsArgs {
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = StatsFormat::Table)]
+    format: StatsFormat,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum FieldsFormat {
+    Table,
+    Md,
+    Json,
+}
+
+#[derive(Args, Debug)]
+struct FieldsArgs {
+    #[arg(long, value_enum, default_value_t = FieldsFormat::Table)]
+    format: FieldsFormat,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Search(a) => search(a).await,
+        Command::Sql(a) => sql(a).await,
+        Command::Stats(a) => stats(a).await,
+        Command::Fields(a) => {
+            output::print_fields(a.format == FieldsFormat::Md, a.format == FieldsFormat::Json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn parse_fields(names: &[String]) -> Result<Vec<Field>> {
+    names
+        .iter()
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty())
+        .map(|n| {
+            Field::by_name(n).with_context(|| match lateral_model::fields::suggest(n) {
+                Some(s) => format!("unknown field {n:?} in --fields (did you mean {s}?)"),
+                None => format!("unknown field {n:?} in --fields (see `lateral fields`)"),
+            })
+        })
+        .collect()
+}
+
+fn open_engine(paths: &[PathBuf]) -> Result<Engine> {
+    let engine = Engine::open(paths).context("cannot open the evidence")?;
+    if engine.sources().is_empty() {
+        output::print_issues(&engine.issues());
+        bail!("no readable evidence under the given paths");
+    }
+    Ok(engine)
+}
+
+/// 2 when nothing could be read at all, else 0.
+fn exit_code(engine: &Engine) -> ExitCode {
+    let stats = engine.stats();
+    if stats.records.load(std::sync::atomic::Ordering::Relaxed) == 0
+        && !engine.issues().is_empty()
+    {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+async fn search(a: SearchArgs) -> Result<ExitCode> {
+    let query = lateral_query::parse(&a.query).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut lists = lateral_query::Lists::default();
+    for spec in &a.lists {
+        let (name, file) = spec
+            .split_once('=')
+            .with_context(|| format!("--list {spec:?}: expected NAME=FILE"))?;
+        lists
+            .load_file(name.trim().trim_start_matches(['%', '@']), file.as_ref())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let filter = lateral_query::compile(&query, &lists).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut columns = parse_fields(&a.fields)?;
+    if columns.is_empty() && a.format != Format::Json && a.format != Format::Jsonl {
+        columns = output::default_table_fields();
+    }
+    if a.raw && !columns.is_empty() && !columns.contains(&lateral_model::f::RAW) {
+        columns.push(lateral_model::f::RAW);
+    }
+    if a.raw && columns.is_empty() {
+        columns = lateral_model::fields::all_fields().collect();
+    }
+    let engine = open_engine(&a.paths)?;
+    let progress = progress::Progress::start(&engine);
+    let req = SearchRequest {
+        filter,
+        window: a.window.spec()?,
+        limit: a.limit,
+        columns,
+    };
+    let result = engine.search(&req).await;
+    progress.finish();
+    let result = result?;
+    output::print_search(&a.query, &query.to_udm(), &engine, &result, a.format)?;
+    Ok(exit_code(&engine))
+}
+
+async fn sql(a: SqlArgs) -> Result<ExitCode> {
+    let Some((sql, paths)) = a.args.split_last() else {
+        bail!("expected evidence paths followed by a SQL statement");
+    };
+    let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
+    let engine = open_engine(&paths)?;
+    let progress = progress::Progress::start(&engine);
+    let result = engine.sql(sql).await;
+    progress.finish();
+    let batches = result?;
+    output::print_batches(&batches, a.format, &engine)?;
+    Ok(exit_code(&engine))
+}
+
+async fn stats(a: StatsArgs) -> Result<ExitCode> {
+    let engine = open_engine(&a.paths)?;
+    let progress = progress::Progress::start(&engine);
+    let inv = lateral_engine::inventory(&engine).await;
+    progress.finish();
+    let inv = inv?;
+    output::print_inventory(&inv, &engine, a.format == StatsFormat::Json)?;
+    Ok(exit_code(&engine))
+}

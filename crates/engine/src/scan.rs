@@ -1,0 +1,450 @@
+//! The evidence table: a DataFusion [`TableProvider`] over evidence paths.
+//!
+//! Each scan partition reads a group of files on its own thread and streams record batches
+//! through a bounded channel, so memory stays flat whatever the file size. Only projected
+//! columns are built (the raw record is not even kept unless asked for). Filters on a record's
+//! identity (event id, channel, provider) are pushed down and checked *before* a record is
+//! normalised: records that cannot match are never mapped.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::catalog::Session;
+use datafusion::common::{DFSchema, Result as DfResult};
+use datafusion::datasource::{TableProvider, TableType};
+use datafusion::execution::TaskContext;
+use datafusion::logical_expr::utils::split_conjunction;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
+use datafusion::physical_plan::{ExecutionPlan, SendableRecordBatchStream};
+use lateral_model::{f, BatchBuilder, Field, Provenance, UdmEvent};
+use lateral_sources::{read_source, to_event, Flow, ReadIssue, ReadOptions, RecordSink, Source};
+
+/// Rows per emitted batch.
+const BATCH_ROWS: usize = 8192;
+
+/// Counters shared by every partition of every scan of one table; the CLI reads them for
+/// progress and summaries.
+#[derive(Debug)]
+pub struct ScanStats {
+    /// Records read from evidence (before any pre-filter).
+    pub records: AtomicU64,
+    /// Records skipped by the pre-filter before normalisation.
+    pub prefiltered: AtomicU64,
+    /// Events handed to the engine.
+    pub events: AtomicU64,
+    /// Sources (files, members) finished.
+    pub sources_done: AtomicU64,
+    /// Bytes of finished sources.
+    pub bytes_done: AtomicU64,
+    min_ts: AtomicI64,
+    max_ts: AtomicI64,
+    issues: Mutex<BTreeSet<IssueKey>>,
+}
+
+type IssueKey = (String, String, String, bool);
+
+impl Default for ScanStats {
+    fn default() -> Self {
+        ScanStats {
+            records: AtomicU64::new(0),
+            prefiltered: AtomicU64::new(0),
+            events: AtomicU64::new(0),
+            sources_done: AtomicU64::new(0),
+            bytes_done: AtomicU64::new(0),
+            min_ts: AtomicI64::new(i64::MAX),
+            max_ts: AtomicI64::new(i64::MIN),
+            issues: Mutex::new(BTreeSet::new()),
+        }
+    }
+}
+
+impl ScanStats {
+    fn see_time(&self, micros: i64) {
+        self.min_ts.fetch_min(micros, Ordering::Relaxed);
+        self.max_ts.fetch_max(micros, Ordering::Relaxed);
+    }
+
+    /// Earliest and latest event time seen by any scan so far.
+    pub fn time_range(&self) -> Option<(i64, i64)> {
+        let (lo, hi) = (
+            self.min_ts.load(Ordering::Relaxed),
+            self.max_ts.load(Ordering::Relaxed),
+        );
+        (lo <= hi).then_some((lo, hi))
+    }
+
+    pub fn add_issue(&self, issue: &ReadIssue) {
+        if let Ok(mut set) = self.issues.lock() {
+            set.insert((
+                issue.file.clone(),
+                issue.position.to_string(),
+                issue.message.clone(),
+                issue.fatal_for_file,
+            ));
+        }
+    }
+
+    /// Every distinct problem met so far, sorted by file and position.
+    pub fn issues(&self) -> Vec<ReportedIssue> {
+        self.issues
+            .lock()
+            .map(|set| {
+                set.iter()
+                    .map(|(file, position, message, fatal)| ReportedIssue {
+                        file: file.clone(),
+                        position: position.clone(),
+                        message: message.clone(),
+                        whole_file: *fatal,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// A problem as reported to users.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ReportedIssue {
+    pub file: String,
+    pub position: String,
+    pub message: String,
+    pub whole_file: bool,
+}
+
+/// Columns fixed by a record's identity, so filters on them can be decided before mapping.
+const IDENTITY_FIELDS: [Field; 4] = [
+    f::PRODUCT_EVENT_TYPE,
+    f::EVENT_ID,
+    f::CHANNEL,
+    f::PRODUCT_NAME,
+];
+
+/// The table of every event in a set of evidence sources.
+pub struct EvidenceTable {
+    sources: Vec<Source>,
+    stats: Arc<ScanStats>,
+    partitions: usize,
+}
+
+impl fmt::Debug for EvidenceTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EvidenceTable")
+            .field("sources", &self.sources.len())
+            .field("partitions", &self.partitions)
+            .finish()
+    }
+}
+
+impl EvidenceTable {
+    /// `partitions`: how many files are read at once (usually the number of cores).
+    pub fn new(sources: Vec<Source>, stats: Arc<ScanStats>, partitions: usize) -> Self {
+        EvidenceTable {
+            sources,
+            stats,
+            partitions: partitions.max(1),
+        }
+    }
+
+    pub fn sources(&self) -> &[Source] {
+        &self.sources
+    }
+
+    pub fn stats(&self) -> Arc<ScanStats> {
+        self.stats.clone()
+    }
+
+    /// Spread sources over `n` groups, largest first onto the least loaded group (stable).
+    fn groups(&self) -> Vec<Vec<Source>> {
+        let n = self.partitions.min(self.sources.len()).max(1);
+        let mut order: Vec<&Source> = self.sources.iter().collect();
+        order.sort_by(|a, b| b.size.cmp(&a.size).then(a.display.cmp(&b.display)));
+        let mut groups: Vec<(u64, Vec<Source>)> = vec![(0, Vec::new()); n];
+        for s in order {
+            if let Some(g) = groups.iter_mut().min_by_key(|(load, _)| *load) {
+                g.0 += s.size.max(1);
+                g.1.push(s.clone());
+            }
+        }
+        groups.into_iter().map(|(_, g)| g).collect()
+    }
+}
+
+#[async_trait]
+impl TableProvider for EvidenceTable {
+    fn schema(&self) -> SchemaRef {
+        lateral_model::schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        // Inexact: the scan uses what it can to skip records early; DataFusion still applies
+        // every filter to what the scan returns.
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let full = lateral_model::schema();
+        let projection: Vec<usize> = match projection {
+            Some(p) => p.clone(),
+            None => (0..full.fields().len()).collect(),
+        };
+        let builder = BatchBuilder::new(Some(&projection));
+        let schema = builder.schema();
+        let prefilter = Prefilter::build(state, filters)?;
+        let want_raw = projection.contains(&f::RAW.0);
+        let groups = self.groups();
+        let evtx_threads = if groups.len() == 1 && self.sources.len() == 1 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        } else {
+            1
+        };
+        let partitions: Vec<Arc<dyn PartitionStream>> = groups
+            .into_iter()
+            .map(|sources| {
+                Arc::new(GroupStream {
+                    sources,
+                    projection: projection.clone(),
+                    schema: schema.clone(),
+                    opts: ReadOptions {
+                        want_raw,
+                        evtx_threads,
+                    },
+                    stats: self.stats.clone(),
+                    prefilter: prefilter.clone(),
+                }) as Arc<dyn PartitionStream>
+            })
+            .collect();
+        let exec =
+            StreamingTableExec::try_new(schema, partitions, None, Vec::new(), false, None)?;
+        Ok(Arc::new(exec))
+    }
+}
+
+/// Filters that depend only on a record's identity, compiled to physical expressions.
+#[derive(Clone, Default)]
+struct Prefilter {
+    exprs: Vec<Arc<dyn PhysicalExpr>>,
+}
+
+impl fmt::Debug for Prefilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Prefilter({} conjuncts)", self.exprs.len())
+    }
+}
+
+impl Prefilter {
+    fn build(state: &dyn Session, filters: &[Expr]) -> DfResult<Prefilter> {
+        let full = lateral_model::schema();
+        let df_schema = DFSchema::try_from(full.as_ref().clone())?;
+        let identity: Vec<&str> = IDENTITY_FIELDS.iter().map(|f| f.name()).collect();
+        let mut exprs = Vec::new();
+        for filter in filters {
+            for conjunct in split_conjunction(filter) {
+                let cols = conjunct.column_refs();
+                if cols.is_empty() || !cols.iter().all(|c| identity.contains(&c.name.as_str())) {
+                    continue;
+                }
+                // A conjunct that cannot be planned here is simply not used early.
+                if let Ok(p) = state.create_physical_expr(conjunct.clone(), &df_schema) {
+                    exprs.push(p);
+                }
+            }
+        }
+        Ok(Prefilter { exprs })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.exprs.is_empty()
+    }
+
+    /// Whether an event with this identity can pass every identity conjunct.
+    fn admits(&self, identity: &UdmEvent) -> bool {
+        let mut b = BatchBuilder::new(None);
+        b.push(identity);
+        let Ok(batch) = b.finish() else { return true };
+        self.exprs.iter().all(|e| passes(e.as_ref(), &batch))
+    }
+}
+
+fn passes(expr: &dyn PhysicalExpr, batch: &RecordBatch) -> bool {
+    use datafusion::arrow::array::{Array, BooleanArray};
+    match expr.evaluate(batch).and_then(|v| v.into_array(1)) {
+        Ok(arr) => match arr.as_any().downcast_ref::<BooleanArray>() {
+            Some(b) => b.len() == 1 && b.is_valid(0) && b.value(0),
+            None => true,
+        },
+        // When in doubt, read the record: the real filter runs later anyway.
+        Err(_) => true,
+    }
+}
+
+#[derive(Debug)]
+struct GroupStream {
+    sources: Vec<Source>,
+    projection: Vec<usize>,
+    schema: SchemaRef,
+    opts: ReadOptions,
+    stats: Arc<ScanStats>,
+    prefilter: Prefilter,
+}
+
+impl PartitionStream for GroupStream {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let (tx, rx) = tokio::sync::mpsc::channel::<DfResult<RecordBatch>>(2);
+        let sources = self.sources.clone();
+        let projection = self.projection.clone();
+        let opts = self.opts.clone();
+        let stats = self.stats.clone();
+        let prefilter = self.prefilter.clone();
+        let spawned = std::thread::Builder::new()
+            .name("lateral-scan".into())
+            .spawn(move || {
+                let mut sink = BatchSink {
+                    builder: BatchBuilder::new(Some(&projection)),
+                    tx: tx.clone(),
+                    stats: stats.clone(),
+                    prefilter,
+                    decisions: HashMap::new(),
+                };
+                for src in &sources {
+                    let flow = read_source(src, &opts, &mut sink);
+                    stats.sources_done.fetch_add(1, Ordering::Relaxed);
+                    stats.bytes_done.fetch_add(src.size, Ordering::Relaxed);
+                    if flow == Flow::Stop || sink.flush() == Flow::Stop {
+                        return;
+                    }
+                }
+                let _ = sink.flush();
+            });
+        if let Err(e) = spawned {
+            let msg = format!("cannot start a scan thread: {e}");
+            let _ = self
+                .stats
+                .issues
+                .lock()
+                .map(|mut s| s.insert(("<engine>".into(), "file".into(), msg, true)));
+        }
+        let stream = futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        });
+        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
+    }
+}
+
+type IdentityKey = (Option<String>, Option<String>, Option<u32>);
+
+struct BatchSink {
+    builder: BatchBuilder,
+    tx: tokio::sync::mpsc::Sender<DfResult<RecordBatch>>,
+    stats: Arc<ScanStats>,
+    prefilter: Prefilter,
+    decisions: HashMap<IdentityKey, bool>,
+}
+
+impl BatchSink {
+    fn push(&mut self, ev: &UdmEvent) -> Flow {
+        self.stats.events.fetch_add(1, Ordering::Relaxed);
+        self.builder.push(ev);
+        if self.builder.len() >= BATCH_ROWS {
+            return self.flush();
+        }
+        Flow::Continue
+    }
+
+    fn flush(&mut self) -> Flow {
+        if self.builder.is_empty() {
+            return Flow::Continue;
+        }
+        let batch = self
+            .builder
+            .finish()
+            .map_err(|e| datafusion::error::DataFusionError::ArrowError(Box::new(e), None));
+        match self.tx.blocking_send(batch) {
+            Ok(()) => Flow::Continue,
+            Err(_) => Flow::Stop,
+        }
+    }
+
+    fn admits_record(&mut self, rec: &lateral_sources::WinRecord) -> bool {
+        if self.prefilter.is_empty() {
+            return true;
+        }
+        let channel = rec.canonical_channel();
+        let key = (channel.clone(), rec.provider.clone(), rec.event_id);
+        if let Some(d) = self.decisions.get(&key) {
+            return *d;
+        }
+        let mut id = UdmEvent::new();
+        if let Some(eid) = rec.event_id {
+            id.set_str(f::PRODUCT_EVENT_TYPE, eid.to_string());
+            id.set_int(f::EVENT_ID, i64::from(eid));
+        }
+        if let Some(c) = channel {
+            id.set_str(f::CHANNEL, c);
+        }
+        if let Some(p) = &rec.provider {
+            id.set_str(f::PRODUCT_NAME, p.clone());
+        }
+        let d = self.prefilter.admits(&id);
+        self.decisions.insert(key, d);
+        d
+    }
+}
+
+impl RecordSink for BatchSink {
+    fn record(
+        &mut self,
+        rec: lateral_sources::WinRecord,
+        prov: Provenance,
+        raw: Option<String>,
+    ) -> Flow {
+        self.stats.records.fetch_add(1, Ordering::Relaxed);
+        if let Some(t) = rec.time_micros {
+            self.stats.see_time(t);
+        }
+        if !self.admits_record(&rec) {
+            self.stats.prefiltered.fetch_add(1, Ordering::Relaxed);
+            return Flow::Continue;
+        }
+        let ev = to_event(&rec, &prov, raw);
+        self.push(&ev)
+    }
+
+    fn udm(&mut self, event: UdmEvent) -> Flow {
+        self.stats.records.fetch_add(1, Ordering::Relaxed);
+        if let Some(t) = event.timestamp_micros() {
+            self.stats.see_time(t);
+        }
+        self.push(&event)
+    }
+
+    fn issue(&mut self, issue: ReadIssue) {
+        self.stats.add_issue(&issue);
+    }
+}

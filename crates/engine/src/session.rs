@@ -1,0 +1,229 @@
+//! The engine: a DataFusion session with the evidence registered as table `events`, UDM
+//! searches over it in a time window, and SQL for power users.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::{Column, ScalarValue};
+use datafusion::datasource::MemTable;
+use datafusion::error::DataFusionError;
+use datafusion::logical_expr::{Expr, SortExpr};
+use datafusion::prelude::{lit, SessionConfig, SessionContext};
+use lateral_model::{f, Field};
+use lateral_sources::{discover, ReadIssue, Source};
+
+use crate::scan::{EvidenceTable, ReportedIssue, ScanStats};
+use crate::window::{Window, WindowSpec};
+
+/// Name of the evidence table in SQL.
+pub const TABLE: &str = "events";
+
+/// Engine errors.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("query engine: {0}")]
+    DataFusion(#[from] DataFusionError),
+    #[error("{0}")]
+    Input(String),
+}
+
+/// A column reference by exact name (names contain dots, so never parse them).
+pub fn column(field: Field) -> Expr {
+    Expr::Column(Column::new_unqualified(field.name()))
+}
+
+/// What to search for.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub filter: Expr,
+    pub window: WindowSpec,
+    pub limit: Option<usize>,
+    /// Columns to return; empty means every column except the raw record.
+    pub columns: Vec<Field>,
+}
+
+/// What a search found.
+#[derive(Debug)]
+pub struct SearchResult {
+    /// Matching events in the window, oldest first, at most `limit`.
+    pub batches: Vec<RecordBatch>,
+    /// Matching events in the window before the limit.
+    pub total: usize,
+    /// The absolute window used.
+    pub window: Window,
+}
+
+impl SearchResult {
+    pub fn returned(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+/// A DataFusion session over a set of evidence paths.
+pub struct Engine {
+    ctx: SessionContext,
+    table: Arc<EvidenceTable>,
+    stats: Arc<ScanStats>,
+    discovery_issues: Vec<ReadIssue>,
+}
+
+impl Engine {
+    /// Discover the evidence under `paths` and register it as table `events`.
+    pub fn open(paths: &[PathBuf]) -> Result<Engine, EngineError> {
+        let (sources, issues) = discover(paths);
+        Self::from_sources(sources, issues)
+    }
+
+    pub fn from_sources(
+        sources: Vec<Source>,
+        discovery_issues: Vec<ReadIssue>,
+    ) -> Result<Engine, EngineError> {
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        let config = SessionConfig::new()
+            .with_target_partitions(cores)
+            .with_information_schema(true);
+        let ctx = SessionContext::new_with_config(config);
+        for udf in lateral_query::udfs() {
+            ctx.register_udf(udf);
+        }
+        let stats = Arc::new(ScanStats::default());
+        let table = Arc::new(EvidenceTable::new(sources, stats.clone(), cores));
+        ctx.register_table(TABLE, table.clone())?;
+        Ok(Engine {
+            ctx,
+            table,
+            stats,
+            discovery_issues,
+        })
+    }
+
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    pub fn sources(&self) -> &[Source] {
+        self.table.sources()
+    }
+
+    pub fn stats(&self) -> Arc<ScanStats> {
+        self.stats.clone()
+    }
+
+    /// Every problem met: discovery and reading, sorted, without duplicates.
+    pub fn issues(&self) -> Vec<ReportedIssue> {
+        let mut all = self.stats.issues();
+        all.extend(self.discovery_issues.iter().map(|i| ReportedIssue {
+            file: i.file.clone(),
+            position: i.position.to_string(),
+            message: i.message.clone(),
+            whole_file: i.fatal_for_file,
+        }));
+        all.sort();
+        all.dedup();
+        all
+    }
+
+    /// Run a UDM search in a time window.
+    pub async fn search(&self, req: &SearchRequest) -> Result<SearchResult, EngineError> {
+        let mut columns: Vec<Field> = if req.columns.is_empty() {
+            lateral_model::fields::all_fields()
+                .filter(|c| *c != f::RAW)
+                .collect()
+        } else {
+            req.columns.clone()
+        };
+        // Sorting and windowing need these; they are kept in the output for provenance.
+        for needed in [f::EVENT_TIMESTAMP, f::SOURCE_FILE, f::RECORD_NUMBER] {
+            if !columns.contains(&needed) {
+                columns.push(needed);
+            }
+        }
+        let select: Vec<Expr> = columns.iter().map(|c| column(*c)).collect();
+        let table = self.ctx.table(TABLE).await?;
+
+        let (df, window) = if req.window.is_static() {
+            let window = req.window.resolve(None);
+            let filter = and_window(req.filter.clone(), &window);
+            (table.filter(filter)?.select(select)?, window)
+        } else {
+            // The window ends at the latest event, known only once the evidence has been read:
+            // collect the matches, then window them.
+            let matches = table
+                .filter(req.filter.clone())?
+                .select(select)?
+                .collect()
+                .await?;
+            let window = req.window.resolve(self.stats.time_range().map(|(_, hi)| hi));
+            let schema: SchemaRef = match matches.first() {
+                Some(b) => b.schema(),
+                None => {
+                    return Ok(SearchResult {
+                        batches: Vec::new(),
+                        total: 0,
+                        window,
+                    })
+                }
+            };
+            let mem = MemTable::try_new(schema, vec![matches])?;
+            let df = self
+                .ctx
+                .read_table(Arc::new(mem))?
+                .filter(and_window(lit(true), &window))?;
+            (df, window)
+        };
+        let df = df.sort(order())?;
+        let total = df.clone().count().await?;
+        let df = match req.limit {
+            Some(n) => df.limit(0, Some(n))?,
+            None => df,
+        };
+        let batches = df.collect().await?;
+        Ok(SearchResult {
+            batches,
+            total,
+            window,
+        })
+    }
+
+    /// Run SQL over table `events` (read-only statements).
+    pub async fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>, EngineError> {
+        let opts = datafusion::execution::context::SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        let df = self.ctx.sql_with_options(sql, opts).await?;
+        Ok(df.collect().await?)
+    }
+}
+
+/// Stable result order: time, then file, then record number.
+pub fn order() -> Vec<SortExpr> {
+    vec![
+        column(f::EVENT_TIMESTAMP).sort(true, false),
+        column(f::SOURCE_FILE).sort(true, false),
+        column(f::RECORD_NUMBER).sort(true, false),
+    ]
+}
+
+fn ts(v: i64) -> Expr {
+    lit(ScalarValue::TimestampMicrosecond(
+        Some(v),
+        Some(lateral_model::batch::UTC.into()),
+    ))
+}
+
+/// `filter AND start <= metadata.event_timestamp <= end` (unbounded sides left out).
+pub fn and_window(filter: Expr, window: &Window) -> Expr {
+    let mut e = filter;
+    if let Some(s) = window.start {
+        e = e.and(column(f::EVENT_TIMESTAMP).gt_eq(ts(s)));
+    }
+    if let Some(end) = window.end {
+        e = e.and(column(f::EVENT_TIMESTAMP).lt_eq(ts(end)));
+    }
+    e
+}

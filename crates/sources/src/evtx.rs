@@ -1,0 +1,119 @@
+//! EVTX reader on the `evtx` crate. Each record is rendered to JSON by the crate (in its worker
+//! threads) and converted into a [`WinRecord`] there too; damaged chunks and records are
+//! reported with their chunk or record number and skipped, the rest of the file is read.
+
+use std::io::{Read, Seek};
+
+use evtx::err::EvtxError;
+use evtx::{EvtxParser, ParserSettings};
+use lateral_model::Provenance;
+
+use crate::evtx_json::record_from_event_json;
+use crate::issue::{Position, ReadIssue};
+use crate::record::WinRecord;
+use crate::sink::{Flow, ReadOptions, RecordSink};
+
+/// Read every record of an EVTX file or buffer.
+pub fn read_evtx<T: Read + Seek + Send + 'static>(
+    data: T,
+    file: &str,
+    opts: &ReadOptions,
+    sink: &mut dyn RecordSink,
+) -> Flow {
+    let parser = match EvtxParser::from_read_seek(data) {
+        Ok(p) => p,
+        Err(e) => {
+            sink.issue(ReadIssue::whole_file(
+                file,
+                format!("not a readable EVTX file: {}", describe(&e)),
+            ));
+            return Flow::Continue;
+        }
+    };
+    let settings = ParserSettings::new()
+        .num_threads(opts.evtx_threads.max(1))
+        .separate_json_attributes(false)
+        .indent(false);
+    let mut parser = parser.with_configuration(settings);
+    let want_raw = opts.want_raw;
+    let records = parser.serialized_records(move |record| {
+        let record = record?;
+        let id = record.event_record_id;
+        let header_time = record.timestamp.as_microsecond();
+        let rendered = record.into_json_bytes()?;
+        let value: serde_json::Value = serde_json::from_slice(&rendered.data)
+            .map_err(|e| EvtxError::FailedToCreateRecordModel(leak_reason(&e)))?;
+        let mut rec = record_from_event_json(&value).unwrap_or_default();
+        if rec.time_micros.is_none() {
+            rec.time_micros = Some(header_time);
+        }
+        if rec.record_id.is_none() {
+            rec.record_id = Some(id);
+        }
+        let raw = if want_raw {
+            String::from_utf8(rendered.data).ok()
+        } else {
+            None
+        };
+        Ok::<(u64, WinRecord, Option<String>), EvtxError>((id, rec, raw))
+    });
+    for item in records {
+        match item {
+            Ok((id, rec, raw)) => {
+                let prov = Provenance {
+                    file: file.to_string(),
+                    format: "EVTX",
+                    record: Some(id as i64),
+                    offset: None,
+                };
+                if sink.record(rec, prov, raw) == Flow::Stop {
+                    return Flow::Stop;
+                }
+            }
+            Err(e) => sink.issue(ReadIssue::new(file, position(&e), describe(&e))),
+        }
+    }
+    Flow::Continue
+}
+
+/// serde_json errors are rare here (the crate emits valid JSON); keep a static reason.
+fn leak_reason(_e: &serde_json::Error) -> &'static str {
+    "record rendered to invalid JSON"
+}
+
+fn position(e: &EvtxError) -> Position {
+    match e {
+        EvtxError::FailedToParseChunk { chunk_id, .. } => Position::Chunk {
+            chunk: *chunk_id,
+            record: None,
+        },
+        EvtxError::FailedToParseRecord { record_id, .. } => Position::Record(*record_id),
+        EvtxError::FailedToReadRecordAt {
+            chunk: Some(c),
+            offset,
+            ..
+        } => Position::Offset(
+            4096u64
+                .saturating_add(c.saturating_mul(65536))
+                .saturating_add(*offset),
+        ),
+        EvtxError::FailedToReadRecordAt {
+            chunk: None,
+            offset,
+            ..
+        } => Position::Offset(*offset),
+        _ => Position::File,
+    }
+}
+
+/// The error with its causes, one line.
+fn describe(e: &EvtxError) -> String {
+    let mut s = e.to_string();
+    let mut cur: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
