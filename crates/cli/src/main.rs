@@ -212,13 +212,15 @@ fn parse_fields(names: &[String]) -> Result<Vec<Field>> {
         .collect()
 }
 
-fn open_engine(paths: &[PathBuf]) -> Result<Engine> {
+/// Open the evidence; `Err(code)` when there is nothing readable at all (exit status 2).
+fn open_engine(paths: &[PathBuf]) -> Result<std::result::Result<Engine, ExitCode>> {
     let engine = Engine::open(paths).context("cannot open the evidence")?;
     if engine.sources().is_empty() {
         output::print_issues(&engine.issues());
-        bail!("no readable evidence under the given paths");
+        eprintln!("error: no readable evidence under the given paths");
+        return Ok(Err(ExitCode::from(2)));
     }
-    Ok(engine)
+    Ok(Ok(engine))
 }
 
 /// 2 when nothing could be read at all, else 0.
@@ -255,7 +257,10 @@ async fn search(a: SearchArgs) -> Result<ExitCode> {
     if a.raw && columns.is_empty() {
         columns = lateral_model::fields::all_fields().collect();
     }
-    let engine = open_engine(&a.paths)?;
+    let engine = match open_engine(&a.paths)? {
+        Ok(e) => e,
+        Err(code) => return Ok(code),
+    };
     let progress = progress::Progress::start(&engine);
     let req = SearchRequest {
         filter,
@@ -275,7 +280,10 @@ async fn sql(a: SqlArgs) -> Result<ExitCode> {
         bail!("expected evidence paths followed by a SQL statement");
     };
     let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
-    let engine = open_engine(&paths)?;
+    let engine = match open_engine(&paths)? {
+        Ok(e) => e,
+        Err(code) => return Ok(code),
+    };
     let progress = progress::Progress::start(&engine);
     let result = engine.sql(sql).await;
     progress.finish();
@@ -285,7 +293,10 @@ async fn sql(a: SqlArgs) -> Result<ExitCode> {
 }
 
 async fn stats(a: StatsArgs) -> Result<ExitCode> {
-    let engine = open_engine(&a.paths)?;
+    let engine = match open_engine(&a.paths)? {
+        Ok(e) => e,
+        Err(code) => return Ok(code),
+    };
     let progress = progress::Progress::start(&engine);
     let inv = lateral_engine::inventory(&engine).await;
     progress.finish();

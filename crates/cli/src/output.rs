@@ -48,12 +48,34 @@ pub fn print_issues(issues: &[ReportedIssue]) {
     if issues.is_empty() {
         return;
     }
-    eprintln!("{} problem(s) while reading evidence (skipped, the rest was read):", issues.len());
-    for i in issues.iter().take(20) {
-        eprintln!("  {}: {}: {}", i.file, i.position, i.message);
+    eprintln!(
+        "{} problem(s) while reading evidence (skipped, the rest was read):",
+        issues.len()
+    );
+    // Group identical messages so a folder of unsupported files is one line, not fifty.
+    let mut groups: Vec<(&str, Vec<&ReportedIssue>)> = Vec::new();
+    for i in issues {
+        match groups.iter_mut().find(|(m, _)| *m == i.message) {
+            Some((_, v)) => v.push(i),
+            None => groups.push((i.message.as_str(), vec![i])),
+        }
     }
-    if issues.len() > 20 {
-        eprintln!("  ... and {} more (use --format json to see all)", issues.len() - 20);
+    for (shown, (message, items)) in groups.iter().enumerate() {
+        if shown == 20 {
+            eprintln!("  ... and more (use --format json to see all)");
+            break;
+        }
+        let first = items[0];
+        if items.len() == 1 {
+            eprintln!("  {}: {}: {message}", first.file, first.position);
+        } else {
+            eprintln!(
+                "  {} files, e.g. {}: {}: {message}",
+                items.len(),
+                first.file,
+                first.position
+            );
+        }
     }
 }
 

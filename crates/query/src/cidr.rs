@@ -40,7 +40,9 @@ impl IpNet {
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip.to_canonical()) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
@@ -121,7 +123,8 @@ impl ScalarUDFImpl for IpInCidr {
                 Some(ranges.iter().any(|r| match r {
                     CidrArg::Fixed(net) => net.is_some_and(|n| n.contains(ip)),
                     CidrArg::PerRow(a) => {
-                        !a.is_null(row) && IpNet::parse(a.value(row)).is_some_and(|n| n.contains(ip))
+                        !a.is_null(row)
+                            && IpNet::parse(a.value(row)).is_some_and(|n| n.contains(ip))
                     }
                 }))
             })
@@ -169,7 +172,15 @@ mod tests {
 
     #[test]
     fn bad_ranges_are_rejected() {
-        for bad in ["10.0.0.0/33", "fe80::/129", "10.0.0/8", "x", "", "10.0.0.0/", "1.2.3.4/-1"] {
+        for bad in [
+            "10.0.0.0/33",
+            "fe80::/129",
+            "10.0.0/8",
+            "x",
+            "",
+            "10.0.0.0/",
+            "1.2.3.4/-1",
+        ] {
             assert_eq!(IpNet::parse(bad), None, "{bad}");
         }
     }

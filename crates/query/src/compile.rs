@@ -171,7 +171,9 @@ fn compile_pred(p: &Pred, lists: &Lists) -> Result<Expr, CompileError> {
             nocase,
             ..
         } => in_list(field, list, *kind, *nocase, lists),
-        Pred::Cidr { field, cidr } => Ok(ip_in_cidr_udf().call(vec![text(field), lit(cidr.as_str())])),
+        Pred::Cidr { field, cidr } => {
+            Ok(ip_in_cidr_udf().call(vec![text(field), lit(cidr.as_str())]))
+        }
         // Surface-only forms: compile their normalised meaning.
         Pred::Contains { .. } | Pred::InValues { .. } | Pred::Func { .. } => {
             let core = crate::normalise::normalise(&Node::Pred(p.clone()));
@@ -209,19 +211,15 @@ fn compare(field: &FieldRef, op: CmpOp, value: &Value, nocase: bool) -> Result<E
         }
         Value::Int(n) => match field {
             FieldRef::EpochSeconds => epoch_seconds(op, *n),
-            FieldRef::Column(c) if c.def().kind == Kind::Int => Ok(binary(
-                coalesce(vec![column(*c), lit(0i64)]),
-                op,
-                lit(*n),
-            )),
+            FieldRef::Column(c) if c.def().kind == Kind::Int => {
+                Ok(binary(coalesce(vec![column(*c), lit(0i64)]), op, lit(*n)))
+            }
             _ => Err(type_error(field, &n.to_string())),
         },
         Value::Bool(b) => match field {
-            FieldRef::Column(c) if c.def().kind == Kind::Bool => Ok(binary(
-                coalesce(vec![column(*c), lit(false)]),
-                op,
-                lit(*b),
-            )),
+            FieldRef::Column(c) if c.def().kind == Kind::Bool => {
+                Ok(binary(coalesce(vec![column(*c), lit(false)]), op, lit(*b)))
+            }
             _ => Err(type_error(field, &b.to_string())),
         },
         Value::Time(m) => match field {
@@ -570,7 +568,9 @@ fn plain_list(
                 x.in_list(flags.into_iter().map(lit).collect(), false)
             })
         }
-        Kind::Timestamp | Kind::Map => Err(not_applicable("lists apply to text, numbers and flags")),
+        Kind::Timestamp | Kind::Map => {
+            Err(not_applicable("lists apply to text, numbers and flags"))
+        }
         Kind::Str => {
             let x = text(field);
             Ok(match semantic(field) {
@@ -587,12 +587,16 @@ fn plain_list(
                             exact.push(v);
                         }
                     }
-                    any_of(vec![in_set(lower(x.clone()), exact), in_set(first_label(x), short)])
+                    any_of(vec![
+                        in_set(lower(x.clone()), exact),
+                        in_set(first_label(x), short),
+                    ])
                 }
-                Semantic::User => {
-                    in_set(lower(x), values.iter().flat_map(|v| user_values(v)).collect())
-                        .unwrap_or_else(|| lit(false))
-                }
+                Semantic::User => in_set(
+                    lower(x),
+                    values.iter().flat_map(|v| user_values(v)).collect(),
+                )
+                .unwrap_or_else(|| lit(false)),
                 Semantic::Path => {
                     let (mut full, mut bare) = (Vec::new(), Vec::new());
                     for v in values {
@@ -627,7 +631,10 @@ mod tests {
 
     #[test]
     fn literal_shapes_are_recognised() {
-        assert_eq!(shape(r"PSEXESVC\.exe"), Some(Shape::Contains("PSEXESVC.exe".into())));
+        assert_eq!(
+            shape(r"PSEXESVC\.exe"),
+            Some(Shape::Contains("PSEXESVC.exe".into()))
+        );
         assert_eq!(shape(r"^a\-b$"), Some(Shape::Equals("a-b".into())));
         assert_eq!(shape("^ab"), Some(Shape::StartsWith("ab".into())));
         assert_eq!(shape("ab$"), Some(Shape::EndsWith("ab".into())));
@@ -645,8 +652,14 @@ mod tests {
 
     #[test]
     fn user_values_take_the_user_part() {
-        assert_eq!(user_values(r"THESHIRE\Alice"), vec!["alice", r"theshire\alice"]);
-        assert_eq!(user_values("alice@theshire.local"), vec!["alice", "alice@theshire.local"]);
+        assert_eq!(
+            user_values(r"THESHIRE\Alice"),
+            vec!["alice", r"theshire\alice"]
+        );
+        assert_eq!(
+            user_values("alice@theshire.local"),
+            vec!["alice", "alice@theshire.local"]
+        );
         assert_eq!(user_values("Alice"), vec!["alice"]);
         assert_eq!(user_values(r"DOMAIN\"), vec![r"domain\"]);
     }

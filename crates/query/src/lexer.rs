@@ -22,7 +22,10 @@ pub enum Tok {
     /// An unquoted number (or number-like word such as `10.0.2.18`), verbatim.
     Number(String),
     /// A reference list: `%name` (UDM) or `@name` (runbook dialect).
-    List { name: String, at: bool },
+    List {
+        name: String,
+        at: bool,
+    },
     Op(CmpOp),
     LParen,
     RParen,
@@ -41,7 +44,9 @@ impl Tok {
             Tok::Backtick(s) => format!("string `{s}`"),
             Tok::Regex(s) => format!("regular expression /{s}/"),
             Tok::Number(s) => format!("number {s}"),
-            Tok::List { name, at } => format!("reference list {}{name}", if *at { '@' } else { '%' }),
+            Tok::List { name, at } => {
+                format!("reference list {}{name}", if *at { '@' } else { '%' })
+            }
             Tok::Op(op) => format!("`{}`", op.as_str()),
             Tok::LParen => "`(`".into(),
             Tok::RParen => "`)`".into(),
@@ -153,20 +158,24 @@ pub fn lex(text: &str) -> Result<Vec<Token>, ParseError> {
                 Tok::Op(CmpOp::Gt)
             }
             '&' => {
-                return Err(
-                    err(start, format!("unexpected `{}`", if two == Some('&') { "&&" } else { "&" }))
-                        .hint("did you mean `AND`?"),
-                );
+                return Err(err(
+                    start,
+                    format!("unexpected `{}`", if two == Some('&') { "&&" } else { "&" }),
+                )
+                .hint("did you mean `AND`?"));
             }
             '|' => {
-                return Err(
-                    err(start, format!("unexpected `{}`", if two == Some('|') { "||" } else { "|" }))
-                        .hint("did you mean `OR`?"),
-                );
+                return Err(err(
+                    start,
+                    format!("unexpected `{}`", if two == Some('|') { "||" } else { "|" }),
+                )
+                .hint("did you mean `OR`?"));
             }
             '\'' => {
-                return Err(err(start, "unexpected `'`: strings use double quotes".into())
-                    .hint("write strings as \"value\""));
+                return Err(
+                    err(start, "unexpected `'`: strings use double quotes".into())
+                        .hint("write strings as \"value\""),
+                );
             }
             '"' => {
                 let (s, next) = lex_string(text, &chars, start)?;
@@ -183,7 +192,9 @@ pub fn lex(text: &str) -> Result<Vec<Token>, ParseError> {
                         None => {
                             return Err(err(
                                 start,
-                                format!("unterminated backtick string starting at position {start}"),
+                                format!(
+                                    "unterminated backtick string starting at position {start}"
+                                ),
                             )
                             .hint("close the string with a backtick (`)"));
                         }
@@ -237,8 +248,10 @@ pub fn lex(text: &str) -> Result<Vec<Token>, ParseError> {
                     j += 1;
                 }
                 if name.is_empty() {
-                    return Err(err(start, format!("expected a reference list name after `{c}`"))
-                        .hint("name a reference list like `%admin_hosts`"));
+                    return Err(
+                        err(start, format!("expected a reference list name after `{c}`"))
+                            .hint("name a reference list like `%admin_hosts`"),
+                    );
                 }
                 i = j;
                 Tok::List { name, at: c == '@' }
@@ -412,7 +425,10 @@ mod tests {
             ]
         );
         let positions: Vec<usize> = t.iter().map(|t| t.pos).collect();
-        assert_eq!(positions, vec![0, 11, 13, 17, 21, 23, 26, 29, 32, 34, 37, 39]);
+        assert_eq!(
+            positions,
+            vec![0, 11, 13, 17, 21, 23, 26, 29, 32, 34, 37, 39]
+        );
     }
 
     #[test]

@@ -112,8 +112,10 @@ impl Query {
     /// The fields the query reads, sorted, without duplicates.
     pub fn fields(&self) -> Vec<Field> {
         let mut out = Vec::new();
-        self.root.for_each_pred(&mut |p| out.push(p.field().field()));
-        self.core.for_each_pred(&mut |p| out.push(p.field().field()));
+        self.root
+            .for_each_pred(&mut |p| out.push(p.field().field()));
+        self.core
+            .for_each_pred(&mut |p| out.push(p.field().field()));
         out.sort();
         out.dedup();
         out

@@ -70,7 +70,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("lateral-query-lists-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("admins.txt");
-        std::fs::write(&path, "# admin hosts\r\nWS1\r\n\r\n  dc01.theshire.local  \n#x\n").expect("write");
+        std::fs::write(
+            &path,
+            "# admin hosts\r\nWS1\r\n\r\n  dc01.theshire.local  \n#x\n",
+        )
+        .expect("write");
         let mut lists = Lists::new();
         lists.load_file("admin_hosts", &path).expect("loads");
         assert_eq!(

@@ -240,7 +240,12 @@ mod tests {
 
     #[test]
     fn escaped_literals_match_themselves() {
-        for s in [r"C:\a.b(c)[d]{e}^f$g|h*i+j?", "Invoke-WmiMethod", "/node:", "a#b&c~d"] {
+        for s in [
+            r"C:\a.b(c)[d]{e}^f$g|h*i+j?",
+            "Invoke-WmiMethod",
+            "/node:",
+            "a#b&c~d",
+        ] {
             let re = regex::Regex::new(&format!("^{}$", escape_regex(s))).expect("valid");
             assert!(re.is_match(s), "{s}");
         }

@@ -212,7 +212,10 @@ impl<'a> Parser<'a> {
         let name = match self.peek() {
             Tok::Ident(name) => name.clone(),
             other => {
-                let msg = format!("expected a condition (a field name), found {}", other.describe());
+                let msg = format!(
+                    "expected a condition (a field name), found {}",
+                    other.describe()
+                );
                 return Err(self.error_here(msg));
             }
         };
@@ -220,9 +223,7 @@ impl<'a> Parser<'a> {
             return self.parse_function(&name, pos);
         }
         if KEYWORDS.iter().any(|k| name.eq_ignore_ascii_case(k)) {
-            return Err(self.error_here(format!(
-                "expected a condition, found keyword `{name}`"
-            )));
+            return Err(self.error_here(format!("expected a condition, found keyword `{name}`")));
         }
         let field = self.parse_field()?;
         self.parse_tail(field, &name)
@@ -310,7 +311,10 @@ impl<'a> Parser<'a> {
                     let inner = self.parse_tail(field, name)?;
                     Ok(Node::Not(Box::new(inner)))
                 } else {
-                    let msg = format!("expected IN or CONTAINS after NOT, found {}", self.peek().describe());
+                    let msg = format!(
+                        "expected IN or CONTAINS after NOT, found {}",
+                        self.peek().describe()
+                    );
                     Err(self.error_here(msg))
                 }
             }
@@ -321,7 +325,10 @@ impl<'a> Parser<'a> {
                 let value = match self.advance() {
                     Tok::Str(s) | Tok::Backtick(s) | Tok::Number(s) => s,
                     other => {
-                        let msg = format!("expected a string after CONTAINS, found {}", other.describe());
+                        let msg = format!(
+                            "expected a string after CONTAINS, found {}",
+                            other.describe()
+                        );
                         return Err(self.error_at(pos, msg));
                     }
                 };
@@ -334,16 +341,27 @@ impl<'a> Parser<'a> {
                 self.parse_in(field)
             }
             Tok::Ident(ref w)
-                if ["LIKE", "MATCHES", "STARTSWITH", "ENDSWITH", "STARTS_WITH", "ENDS_WITH"]
-                    .iter()
-                    .any(|k| w.eq_ignore_ascii_case(k)) =>
+                if [
+                    "LIKE",
+                    "MATCHES",
+                    "STARTSWITH",
+                    "ENDSWITH",
+                    "STARTS_WITH",
+                    "ENDS_WITH",
+                ]
+                .iter()
+                .any(|k| w.eq_ignore_ascii_case(k)) =>
             {
                 Err(self
                     .error_here(format!("`{w}` is not a UDM operator"))
-                    .hint("use CONTAINS \"text\", or a regular expression such as = /^text/ nocase"))
+                    .hint(
+                        "use CONTAINS \"text\", or a regular expression such as = /^text/ nocase",
+                    ))
             }
             Tok::Eof => Err(self
-                .error_here(format!("expected an operator after `{name}`, found end of query"))
+                .error_here(format!(
+                    "expected an operator after `{name}`, found end of query"
+                ))
                 .hint(format!("write a comparison such as {name} = \"value\""))),
             other => Err(self.error_here(format!(
                 "expected an operator (=, !=, <, <=, >, >=, IN, CONTAINS) after `{name}`, found {}",
@@ -486,7 +504,9 @@ impl<'a> Parser<'a> {
             }
             Func::ReRegex | Func::StringsContains => {
                 if func == Func::ReRegex && ends_with_lone_backslash(&arg) {
-                    return Err(self.error_at(arg_pos, "regular expression ends with a lone backslash"));
+                    return Err(
+                        self.error_at(arg_pos, "regular expression ends with a lone backslash")
+                    );
                 }
                 Ok(Node::Pred(Pred::Func {
                     func,
@@ -514,7 +534,10 @@ impl<'a> Parser<'a> {
                 _ => "metadata.event_timestamp.seconds".to_string(),
             };
             let pos = self.toks.get(self.i.saturating_sub(1)).map_or(0, |t| t.pos);
-            Err(self.error_at(pos, format!("{what} needs a text field; `{name}` is not text")))
+            Err(self.error_at(
+                pos,
+                format!("{what} needs a text field; `{name}` is not text"),
+            ))
         }
     }
 
@@ -533,7 +556,10 @@ impl<'a> Parser<'a> {
             }
             Tok::List { name, .. } => {
                 return Err(self
-                    .error_at(pos, "a reference list is matched with `in`, not an operator")
+                    .error_at(
+                        pos,
+                        "a reference list is matched with `in`, not an operator",
+                    )
                     .hint(format!("write field in %{name}")));
             }
             other => {
@@ -566,7 +592,10 @@ impl<'a> Parser<'a> {
             }
             if !op.is_equality() {
                 return Err(self
-                    .error_at(pos, "a regular expression can only be compared with = or !=")
+                    .error_at(
+                        pos,
+                        "a regular expression can only be compared with = or !=",
+                    )
                     .hint(format!("write {name} = /{r}/")));
             }
         }

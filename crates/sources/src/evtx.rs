@@ -14,8 +14,12 @@ use crate::record::WinRecord;
 use crate::sink::{Flow, ReadOptions, RecordSink};
 
 /// Read every record of an EVTX file or buffer.
+///
+/// `len` is the file's size when known; it lets a truncated file (a partial last chunk, or
+/// fewer chunks than the header declares) be reported instead of silently ending early.
 pub fn read_evtx<T: Read + Seek + Send + 'static>(
     data: T,
+    len: Option<u64>,
     file: &str,
     opts: &ReadOptions,
     sink: &mut dyn RecordSink,
@@ -30,6 +34,9 @@ pub fn read_evtx<T: Read + Seek + Send + 'static>(
             return Flow::Continue;
         }
     };
+    if let Some(len) = len {
+        report_truncation(parser.header().chunk_count, len, file, sink);
+    }
     let settings = ParserSettings::new()
         .num_threads(opts.evtx_threads.max(1))
         .separate_json_attributes(false)
@@ -74,6 +81,39 @@ pub fn read_evtx<T: Read + Seek + Send + 'static>(
         }
     }
     Flow::Continue
+}
+
+const HEADER: u64 = 4096;
+const CHUNK: u64 = 65536;
+
+fn report_truncation(declared: u16, len: u64, file: &str, sink: &mut dyn RecordSink) {
+    let body = len.saturating_sub(HEADER);
+    let complete = body / CHUNK;
+    let partial = body % CHUNK;
+    if partial != 0 {
+        sink.issue(ReadIssue::new(
+            file,
+            Position::Chunk {
+                chunk: complete,
+                record: None,
+            },
+            format!(
+                "file truncated: chunk {complete} at byte offset {} has only {partial} of {CHUNK} bytes; its records are skipped (the complete chunks before it are read)",
+                HEADER + complete * CHUNK
+            ),
+        ));
+    } else if u64::from(declared) > complete {
+        sink.issue(ReadIssue::new(
+            file,
+            Position::Chunk {
+                chunk: complete,
+                record: None,
+            },
+            format!(
+                "file truncated: the header declares {declared} chunks but only {complete} are present"
+            ),
+        ));
+    }
 }
 
 /// serde_json errors are rare here (the crate emits valid JSON); keep a static reason.

@@ -525,7 +525,10 @@ pub fn record_from_winlogbeat(v: &Value) -> WinRecord {
         .and_then(|u| u.get("identifier"))
         .and_then(scalar_text);
     if let Some(p) = w.get("process") {
-        rec.process_id = p.get("pid").and_then(scalar_text).and_then(|s| s.parse().ok());
+        rec.process_id = p
+            .get("pid")
+            .and_then(scalar_text)
+            .and_then(|s| s.parse().ok());
         rec.thread_id = p
             .get("thread")
             .and_then(|t| t.get("id"))
@@ -557,7 +560,12 @@ mod tests {
 
     fn read(text: &str) -> CollectSink {
         let mut sink = CollectSink::default();
-        read_json(text.as_bytes(), "t.json", &ReadOptions::default(), &mut sink);
+        read_json(
+            text.as_bytes(),
+            "t.json",
+            &ReadOptions::default(),
+            &mut sink,
+        );
         sink
     }
 
@@ -578,7 +586,11 @@ mod tests {
         assert_eq!(r.time_micros, Some(1_600_618_618_212_000));
         assert_eq!(s.records[0].1.record, Some(1));
         let r = &s.records[1].0;
-        assert_eq!(r.get("AccountName"), None, "NXLog identity is not event data");
+        assert_eq!(
+            r.get("AccountName"),
+            None,
+            "NXLog identity is not event data"
+        );
         assert_eq!(r.user_sid.as_deref(), Some("S-1-5-21-1"));
     }
 

@@ -19,14 +19,20 @@ pub fn read_source(src: &Source, opts: &ReadOptions, sink: &mut dyn RecordSink) 
     match src.format {
         Format::Evtx => match &src.location {
             Location::File(p) => match std::fs::File::open(p) {
-                Ok(f) => crate::evtx::read_evtx(BufReader::new(f), file, opts, sink),
+                Ok(f) => {
+                    let len = f.metadata().ok().map(|m| m.len());
+                    crate::evtx::read_evtx(BufReader::new(f), len, file, opts, sink)
+                }
                 Err(e) => {
                     sink.issue(ReadIssue::whole_file(file, format!("cannot open: {e}")));
                     Flow::Continue
                 }
             },
             _ => match read_all(src) {
-                Ok(buf) => crate::evtx::read_evtx(Cursor::new(buf), file, opts, sink),
+                Ok(buf) => {
+                    let len = Some(buf.len() as u64);
+                    crate::evtx::read_evtx(Cursor::new(buf), len, file, opts, sink)
+                }
                 Err(e) => {
                     sink.issue(ReadIssue::whole_file(file, format!("cannot read: {e}")));
                     Flow::Continue
@@ -50,7 +56,10 @@ pub fn read_source(src: &Source, opts: &ReadOptions, sink: &mut dyn RecordSink) 
         other => {
             sink.issue(ReadIssue::whole_file(
                 file,
-                format!("{} is not an event format this reader handles", other.name()),
+                format!(
+                    "{} is not an event format this reader handles",
+                    other.name()
+                ),
             ));
             Flow::Continue
         }

@@ -55,7 +55,11 @@ impl WinRecord {
         let name = match name {
             Some(n) if !n.is_empty() => n.to_string(),
             _ => {
-                let unnamed = self.data.iter().filter(|(k, _)| k.starts_with("Data")).count();
+                let unnamed = self
+                    .data
+                    .iter()
+                    .filter(|(k, _)| k.starts_with("Data"))
+                    .count();
                 if unnamed == 0 {
                     "Data".to_string()
                 } else {

@@ -58,9 +58,7 @@ pub fn udm_from_json(value: &Value) -> Result<UdmEvent, String> {
         }
         obj
     } else {
-        return Err(
-            "not a UDM event: the object has neither \"metadata\" nor \"udm\"".to_string(),
-        );
+        return Err("not a UDM event: the object has neither \"metadata\" nor \"udm\"".to_string());
     };
     for (k, v) in udm {
         let key = camel_to_snake_path(k);
@@ -354,9 +352,7 @@ fn proto_timestamp(m: &Map<String, Value>) -> Option<i64> {
     };
     let seconds = num(m.get("seconds")?)?;
     let nanos = m.get("nanos").and_then(num).unwrap_or(0);
-    seconds
-        .checked_mul(1_000_000)?
-        .checked_add(nanos / 1000)
+    seconds.checked_mul(1_000_000)?.checked_add(nanos / 1000)
 }
 
 #[cfg(test)]

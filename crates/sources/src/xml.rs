@@ -352,8 +352,13 @@ const NAME_MAX: usize = 256;
 
 #[derive(Debug)]
 enum Tag {
-    Start { name: Vec<u8>, empty: bool },
-    End { name: Vec<u8> },
+    Start {
+        name: Vec<u8>,
+        empty: bool,
+    },
+    End {
+        name: Vec<u8>,
+    },
     /// Comment, CDATA, processing instruction, declaration.
     Other,
     /// `<` followed by something that is no markup (`< `, `<1`): plain (broken) text.
@@ -453,7 +458,10 @@ fn lex_tag<S: Read>(input: &mut Input<S>) -> Tag {
 
 enum TagEnd {
     /// `>` found; whether the byte before it was `/`, and how many bytes came before it.
-    Gt { last_slash: bool, bytes: usize },
+    Gt {
+        last_slash: bool,
+        bytes: usize,
+    },
     /// `<` found inside the tag.
     Lt,
     Eof,
@@ -569,7 +577,11 @@ fn skip_until<S: Read>(input: &mut Input<S>, end: &[u8]) -> Tag {
             if matched == end.len() {
                 return Tag::Other;
             }
-        } else if matched == 2 && end.len() == 3 && end.first() == Some(&b) && end.get(1) == Some(&b) {
+        } else if matched == 2
+            && end.len() == 3
+            && end.first() == Some(&b)
+            && end.get(1) == Some(&b)
+        {
             // `--->` or `]]]>`: the last two bytes still match the start of `-->` / `]]>`.
         } else {
             matched = usize::from(end.first() == Some(&b));
@@ -620,6 +632,8 @@ impl<S: Read> Scanner<'_, S> {
         let mut content_seen = false;
         let mut current: Option<EventStart> = None;
         let mut pending_lt = false;
+        let mut eof_in_tag = false;
+        let (mut last_lt, mut last_lt_line) = (0u64, 1u64);
         loop {
             if !pending_lt {
                 loop {
@@ -640,11 +654,24 @@ impl<S: Read> Scanner<'_, S> {
                                         start.ordinal, start.line
                                     ),
                                 );
-                            } else if !root_seen && content_seen && self.input.error.is_none() {
-                                self.sink.issue(ReadIssue::whole_file(
-                                    self.file,
+                            } else if self.input.error.is_some() {
+                                // Reported by `run`.
+                            } else if !root_seen && content_seen {
+                                let msg = if eof_in_tag {
+                                    "the file ends inside its first tag; no Windows event found"
+                                } else {
                                     "no XML element found; expected Windows event XML \
-                                     (<Event> or <Events>)",
+                                     (<Event> or <Events>)"
+                                };
+                                self.sink.issue(ReadIssue::whole_file(self.file, msg));
+                            } else if eof_in_tag {
+                                self.sink.issue(ReadIssue::new(
+                                    self.file,
+                                    Position::Offset(last_lt),
+                                    format!(
+                                        "the file ends inside a tag at byte offset {last_lt} \
+                                         (line {last_lt_line}): truncated file?"
+                                    ),
                                 ));
                             }
                             return Flow::Continue;
@@ -656,6 +683,7 @@ impl<S: Read> Scanner<'_, S> {
             content_seen = true;
             let lt_offset = self.input.offset - self.input.lt_width();
             let lt_line = self.input.line;
+            (last_lt, last_lt_line) = (lt_offset, lt_line);
             if current.is_none() {
                 self.input.capture_from_lt();
             } else if self.input.overflow {
@@ -666,7 +694,11 @@ impl<S: Read> Scanner<'_, S> {
             let tag_index = self.input.cap.len().saturating_sub(1);
 
             match lex_tag(&mut self.input) {
-                Tag::Eof => continue, // reported at the top of the loop
+                Tag::Eof => {
+                    // Reported at the top of the loop, where the input is found at its end.
+                    eof_in_tag = true;
+                    continue;
+                }
                 Tag::Restart => pending_lt = true,
                 Tag::NotMarkup | Tag::Other => {}
                 Tag::End { name } => {
@@ -931,7 +963,10 @@ impl TextAcc {
         if start == 0 && end == len {
             return self.s;
         }
-        self.s.get(start..end.max(start)).unwrap_or_default().to_string()
+        self.s
+            .get(start..end.max(start))
+            .unwrap_or_default()
+            .to_string()
     }
 }
 
@@ -1122,8 +1157,10 @@ fn close_frame(stack: &mut Vec<Frame>, out: &mut Parsed) {
                     }
                 }
                 "Execution" => {
-                    rec.process_id = attr(&frame.attrs, "ProcessID").and_then(|v| v.trim().parse().ok());
-                    rec.thread_id = attr(&frame.attrs, "ThreadID").and_then(|v| v.trim().parse().ok());
+                    rec.process_id =
+                        attr(&frame.attrs, "ProcessID").and_then(|v| v.trim().parse().ok());
+                    rec.thread_id =
+                        attr(&frame.attrs, "ThreadID").and_then(|v| v.trim().parse().ok());
                 }
                 "Channel" => rec.channel = non_empty(&text),
                 "Computer" => rec.computer = non_empty(&text),
@@ -1218,7 +1255,11 @@ mod tests {
         assert_eq!(ids, vec![Some(1), Some(3)]);
         assert_eq!(sink.records[1].1.record, Some(3));
         assert_eq!(sink.issues.len(), 1);
-        assert!(sink.issues[0].message.contains("event #2"), "{:?}", sink.issues);
+        assert!(
+            sink.issues[0].message.contains("event #2"),
+            "{:?}",
+            sink.issues
+        );
         assert!(sink.issues[0].message.contains("larger than"));
         let second_start = event(1, "<Data Name='A'>a</Data>").len() as u64 + 1;
         assert_eq!(sink.issues[0].position, Position::Offset(second_start));
@@ -1286,7 +1327,10 @@ mod tests {
         let mut t = TextAcc::default();
         t.literal("\n    cmd.exe /c dir ");
         t.literal("\n  ");
-        assert_eq!(t.finish(), "cmd.exe /c dir ");
+        assert_eq!(t.finish(), "cmd.exe /c dir");
+        let mut t = TextAcc::default();
+        t.literal("NtLmSsp ");
+        assert_eq!(t.finish(), "NtLmSsp ");
         let mut t = TextAcc::default();
         t.literal("  padded  ");
         assert_eq!(t.finish(), "  padded  ");

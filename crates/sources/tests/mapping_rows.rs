@@ -70,7 +70,11 @@ fn loopback(e: &UdmEvent) -> bool {
 
 /// Assert the fields every mapped event carries.
 fn common(e: &UdmEvent, channel: &str, id: u32, event_type: &str) {
-    assert_eq!(s(e, f::EVENT_TYPE), Some(event_type), "event type of {channel} {id}");
+    assert_eq!(
+        s(e, f::EVENT_TYPE),
+        Some(event_type),
+        "event type of {channel} {id}"
+    );
     assert_eq!(s(e, f::PRODUCT_EVENT_TYPE), Some(id.to_string().as_str()));
     assert_eq!(e.int(f::EVENT_ID), Some(i64::from(id)));
     assert_eq!(s(e, f::CHANNEL), Some(channel));
@@ -79,7 +83,10 @@ fn common(e: &UdmEvent, channel: &str, id: u32, event_type: &str) {
     assert_eq!(s(e, f::PRODUCT_LOG_ID), Some("4242"));
     assert_eq!(e.timestamp_micros(), Some(1_552_956_089_008_933));
     assert!(e.get(f::LOOPBACK).is_some(), "lateral.loopback always set");
-    assert!(s(e, f::DESCRIPTION).is_some(), "description of {channel} {id}");
+    assert!(
+        s(e, f::DESCRIPTION).is_some(),
+        "description of {channel} {id}"
+    );
     let log_type = match channel {
         SYSMON => "WINDOWS_SYSMON",
         PS | WINPS => "POWERSHELL",
@@ -91,7 +98,10 @@ fn common(e: &UdmEvent, channel: &str, id: u32, event_type: &str) {
 // ----- Security ---------------------------------------------------------------------------------
 
 const SUBJECT: [(&str, &str); 4] = [
-    ("SubjectUserSid", "S-1-5-21-1587066498-1489273250-1035260531-500"),
+    (
+        "SubjectUserSid",
+        "S-1-5-21-1587066498-1489273250-1035260531-500",
+    ),
     ("SubjectUserName", "Administrator"),
     ("SubjectDomainName", "EXAMPLE"),
     ("SubjectLogonId", "0x17E2D2"),
@@ -111,7 +121,10 @@ fn assert_subject(e: &UdmEvent) {
         Some("S-1-5-21-1587066498-1489273250-1035260531-500")
     );
     assert_eq!(s(e, f::PRINCIPAL_LOGON_ID), Some("0x17e2d2"));
-    assert!(add(e, "SubjectUserName").is_none(), "placed fields are consumed");
+    assert!(
+        add(e, "SubjectUserName").is_none(),
+        "placed fields are consumed"
+    );
 }
 
 #[test]
@@ -131,7 +144,10 @@ fn logon_4624() -> Vec<(&'static str, &'static str)> {
         ("SubjectUserName", "-"),
         ("SubjectDomainName", "-"),
         ("SubjectLogonId", "0x0"),
-        ("TargetUserSid", "S-1-5-21-4228717743-1032521047-1810997296-1104"),
+        (
+            "TargetUserSid",
+            "S-1-5-21-4228717743-1032521047-1810997296-1104",
+        ),
         ("TargetUserName", "pgustavo"),
         ("TargetDomainName", "THESHIRE"),
         ("TargetLogonId", "0x2074186"),
@@ -152,7 +168,12 @@ fn logon_4624() -> Vec<(&'static str, &'static str)> {
 
 #[test]
 fn security_4624_network_logon() {
-    let e = map(&rec(SECURITY, 4624, "WORKSTATION6.theshire.local", &logon_4624()));
+    let e = map(&rec(
+        SECURITY,
+        4624,
+        "WORKSTATION6.theshire.local",
+        &logon_4624(),
+    ));
     common(&e, SECURITY, 4624, "USER_LOGIN");
     assert_eq!(s(&e, f::ACTION), Some("ALLOW"));
     assert_eq!(s(&e, f::TARGET_USERID), Some("pgustavo"));
@@ -162,7 +183,10 @@ fn security_4624_network_logon() {
     assert_eq!(e.int(f::PRINCIPAL_PORT), Some(50504));
     assert_eq!(s(&e, f::PRINCIPAL_HOSTNAME), Some("WORKSTATION5"));
     assert_eq!(s(&e, f::SRC_HOSTNAME), Some("WORKSTATION5"));
-    assert_eq!(s(&e, f::TARGET_HOSTNAME), Some("WORKSTATION6.theshire.local"));
+    assert_eq!(
+        s(&e, f::TARGET_HOSTNAME),
+        Some("WORKSTATION6.theshire.local")
+    );
     assert_eq!(s(&e, f::AUTH_MECHANISM), Some("NETWORK"));
     assert_eq!(s(&e, f::AUTH_DETAILS), Some("NTLM V2"));
     assert!(!loopback(&e));
@@ -205,7 +229,10 @@ fn security_4624_loopback_and_new_credentials() {
     assert_eq!(s(&e, f::PRINCIPAL_IP), Some("::1"));
     assert!(loopback(&e));
     assert_eq!(s(&e, f::PRINCIPAL_HOSTNAME), Some("PC01.example.corp"));
-    assert_eq!(s(&e, f::PRINCIPAL_PATH), Some("C:\\Windows\\System32\\svchost.exe"));
+    assert_eq!(
+        s(&e, f::PRINCIPAL_PATH),
+        Some("C:\\Windows\\System32\\svchost.exe")
+    );
     assert_eq!(e.int(f::PRINCIPAL_PID), Some(0x2b0));
     assert_eq!(add(&e, "LogonProcessName"), Some("seclogo"));
 
@@ -248,7 +275,10 @@ fn security_4625_failed_logon() {
 #[test]
 fn security_4634_logoff() {
     let data = [
-        ("TargetUserSid", "S-1-5-21-81107902-1099128984-1836738286-500"),
+        (
+            "TargetUserSid",
+            "S-1-5-21-81107902-1099128984-1836738286-500",
+        ),
         ("TargetUserName", "Administrator"),
         ("TargetDomainName", "WINLAB.LOCAL"),
         ("TargetLogonId", "0x821aab"),
@@ -280,7 +310,10 @@ fn security_4647_user_logoff() {
 #[test]
 fn security_4648_explicit_credentials() {
     let data = [
-        ("SubjectUserSid", "S-1-5-21-1587066498-1489273250-1035260531-1106"),
+        (
+            "SubjectUserSid",
+            "S-1-5-21-1587066498-1489273250-1035260531-1106",
+        ),
         ("SubjectUserName", "user01"),
         ("SubjectDomainName", "EXAMPLE"),
         ("SubjectLogonId", "0x18a7875"),
@@ -300,11 +333,17 @@ fn security_4648_explicit_credentials() {
     assert_eq!(s(&e, f::PRINCIPAL_HOSTNAME), Some("PC01.example.corp"));
     assert_eq!(s(&e, f::PRINCIPAL_USERID), Some("user01"));
     assert_eq!(s(&e, f::PRINCIPAL_LOGON_ID), Some("0x18a7875"));
-    assert_eq!(s(&e, f::PRINCIPAL_PATH), Some("C:\\Windows\\System32\\svchost.exe"));
+    assert_eq!(
+        s(&e, f::PRINCIPAL_PATH),
+        Some("C:\\Windows\\System32\\svchost.exe")
+    );
     assert_eq!(e.int(f::PRINCIPAL_PID), Some(0x304));
     assert_eq!(s(&e, f::TARGET_USERID), Some("administrator"));
     assert_eq!(s(&e, f::TARGET_DOMAIN), Some("EXAMPLE.CORP"));
-    assert_eq!(s(&e, f::TARGET_HOSTNAME), Some("WIN-77LTAPHIQ1R.example.corp"));
+    assert_eq!(
+        s(&e, f::TARGET_HOSTNAME),
+        Some("WIN-77LTAPHIQ1R.example.corp")
+    );
     assert_eq!(
         s(&e, f::TARGET_RESOURCE),
         Some("RPCSS/WIN-77LTAPHIQ1R.example.corp")
@@ -312,7 +351,10 @@ fn security_4648_explicit_credentials() {
     assert_eq!(s(&e, f::TARGET_IP), Some("10.0.2.17"));
     assert_eq!(e.int(f::TARGET_PORT), Some(135));
     assert_eq!(s(&e, f::PRINCIPAL_IP), None);
-    assert_eq!(add(&e, "TargetLogonGuid"), Some("{50419E1A-1C62-023A-239E-78C43A7792AB}"));
+    assert_eq!(
+        add(&e, "TargetLogonGuid"),
+        Some("{50419E1A-1C62-023A-239E-78C43A7792AB}")
+    );
     assert!(!loopback(&e));
 
     let local = [("TargetServerName", "localhost"), ("TargetUserName", "x")];
@@ -325,7 +367,10 @@ fn security_4672_special_privileges() {
         SECURITY,
         4672,
         "PC01.example.corp",
-        &with_subject(&[("PrivilegeList", "SeDebugPrivilege\r\n\t\t\tSeImpersonatePrivilege")]),
+        &with_subject(&[(
+            "PrivilegeList",
+            "SeDebugPrivilege\r\n\t\t\tSeImpersonatePrivilege",
+        )]),
     ));
     common(&e, SECURITY, 4672, "USER_UNCATEGORIZED");
     assert_subject(&e);
@@ -351,13 +396,22 @@ fn security_4688_process_creation() {
         ("TargetUserName", "Administrator"),
         ("TargetDomainName", "EXAMPLE"),
         ("TargetLogonId", "0x1C4B3A"),
-        ("ParentProcessName", "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe"),
+        (
+            "ParentProcessName",
+            "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe",
+        ),
         ("MandatoryLabel", "S-1-16-12288"),
     ];
     let e = map(&rec(SECURITY, 4688, "WIN-77LTAPHIQ1R.example.corp", &data));
     common(&e, SECURITY, 4688, "PROCESS_LAUNCH");
-    assert_eq!(s(&e, f::PRINCIPAL_HOSTNAME), Some("WIN-77LTAPHIQ1R.example.corp"));
-    assert_eq!(s(&e, f::TARGET_PATH), Some("C:\\Windows\\System32\\calc.exe"));
+    assert_eq!(
+        s(&e, f::PRINCIPAL_HOSTNAME),
+        Some("WIN-77LTAPHIQ1R.example.corp")
+    );
+    assert_eq!(
+        s(&e, f::TARGET_PATH),
+        Some("C:\\Windows\\System32\\calc.exe")
+    );
     assert_eq!(s(&e, f::TARGET_CMD), Some("calc.exe"));
     assert_eq!(e.int(f::TARGET_PID), Some(0xe84));
     assert_eq!(e.int(f::PRINCIPAL_PID), Some(0xae8));
@@ -387,7 +441,10 @@ fn security_4689_process_exit() {
         ]),
     ));
     common(&e, SECURITY, 4689, "PROCESS_TERMINATION");
-    assert_eq!(s(&e, f::TARGET_PATH), Some("C:\\Windows\\System32\\cmd.exe"));
+    assert_eq!(
+        s(&e, f::TARGET_PATH),
+        Some("C:\\Windows\\System32\\cmd.exe")
+    );
     assert_eq!(e.int(f::TARGET_PID), Some(0x440));
     assert_eq!(add(&e, "Status"), Some("0x0"));
 }
@@ -410,7 +467,10 @@ fn security_4697_service_install() {
     ];
     let e = map(&rec(SECURITY, 4697, "WORKSTATION6.theshire.local", &data));
     common(&e, SECURITY, 4697, "SERVICE_CREATION");
-    assert_eq!(s(&e, f::PRINCIPAL_HOSTNAME), Some("WORKSTATION6.theshire.local"));
+    assert_eq!(
+        s(&e, f::PRINCIPAL_HOSTNAME),
+        Some("WORKSTATION6.theshire.local")
+    );
     assert_eq!(s(&e, f::PRINCIPAL_USERID), Some("pgustavo"));
     assert_eq!(s(&e, f::PRINCIPAL_LOGON_ID), Some("0x2990d17"));
     assert_eq!(s(&e, f::TARGET_APPLICATION), Some("Updater"));
@@ -434,7 +494,10 @@ fn task_event(id: u32, content_field: &'static str) -> UdmEvent {
 
 fn assert_task(e: &UdmEvent) {
     assert_subject(e);
-    assert_eq!(s(e, f::PRINCIPAL_HOSTNAME), Some("WIN-77LTAPHIQ1R.example.corp"));
+    assert_eq!(
+        s(e, f::PRINCIPAL_HOSTNAME),
+        Some("WIN-77LTAPHIQ1R.example.corp")
+    );
     assert_eq!(s(e, f::TARGET_RESOURCE), Some("\\CYAlyNSS"));
     assert_eq!(s(e, f::TARGET_APPLICATION), Some("\\CYAlyNSS"));
     assert_eq!(s(e, f::TARGET_PATH), Some("cmd.exe"));
@@ -451,7 +514,11 @@ fn security_4698_task_created() {
     let e = task_event(4698, "TaskContent");
     common(&e, SECURITY, 4698, "SCHEDULED_TASK_CREATION");
     assert_task(&e);
-    assert_eq!(add(&e, "TaskContent"), Some(TASK_XML.trim()), "TaskContent is kept");
+    assert_eq!(
+        add(&e, "TaskContent"),
+        Some(TASK_XML.trim()),
+        "TaskContent is kept"
+    );
 }
 
 #[test]
@@ -571,11 +638,17 @@ fn security_4776_ntlm_validation() {
     assert_eq!(s(&e, f::TARGET_HOSTNAME), Some("MORDORDC.theshire.local"));
     assert_eq!(s(&e, f::AUTH_DETAILS), Some("NTLM"));
     assert_eq!(s(&e, f::ACTION), Some("ALLOW"));
-    assert_eq!(add(&e, "PackageName"), Some("MICROSOFT_AUTHENTICATION_PACKAGE_V1_0"));
+    assert_eq!(
+        add(&e, "PackageName"),
+        Some("MICROSOFT_AUTHENTICATION_PACKAGE_V1_0")
+    );
     let failed = [("TargetUserName", "x"), ("Status", "0xC000006A")];
     let e = map(&rec(SECURITY, 4776, "DC", &failed));
     assert_eq!(s(&e, f::ACTION), Some("BLOCK"));
-    assert_eq!(s(&e, f::SECURITY_SUMMARY), Some("0xC000006A: wrong password"));
+    assert_eq!(
+        s(&e, f::SECURITY_SUMMARY),
+        Some("0xC000006A: wrong password")
+    );
 }
 
 #[test]
@@ -594,7 +667,10 @@ fn security_5140_share_accessed() {
     assert_subject(&e);
     assert_eq!(s(&e, f::PRINCIPAL_IP), Some("10.0.2.17"));
     assert_eq!(e.int(f::PRINCIPAL_PORT), Some(49237));
-    assert_eq!(s(&e, f::TARGET_HOSTNAME), Some("WIN-77LTAPHIQ1R.example.corp"));
+    assert_eq!(
+        s(&e, f::TARGET_HOSTNAME),
+        Some("WIN-77LTAPHIQ1R.example.corp")
+    );
     assert_eq!(s(&e, f::PRINCIPAL_HOSTNAME), None);
     assert_eq!(s(&e, f::TARGET_RESOURCE), Some("\\\\*\\ADMIN$"));
     assert_eq!(s(&e, f::APP_PROTOCOL), Some("SMB"));
@@ -607,7 +683,10 @@ fn security_5140_share_accessed() {
 #[test]
 fn security_5142_share_added() {
     let data = [
-        ("SubjectUserSid", "S-1-5-21-3583694148-1414552638-2922671848-1000"),
+        (
+            "SubjectUserSid",
+            "S-1-5-21-3583694148-1414552638-2922671848-1000",
+        ),
         ("SubjectUserName", "IEUser"),
         ("SubjectDomainName", "PC04"),
         ("SubjectLogonId", "0x128a9"),
@@ -624,7 +703,10 @@ fn security_5142_share_added() {
 
 #[test]
 fn security_5144_share_deleted() {
-    let data = with_subject(&[("ShareName", "\\\\*\\staging"), ("ShareLocalPath", "C:\\staging")]);
+    let data = with_subject(&[
+        ("ShareName", "\\\\*\\staging"),
+        ("ShareLocalPath", "C:\\staging"),
+    ]);
     let e = map(&rec(SECURITY, 5144, "FS01", &data));
     common(&e, SECURITY, 5144, "USER_RESOURCE_DELETION");
     assert_eq!(s(&e, f::TARGET_RESOURCE), Some("\\\\*\\staging"));
@@ -649,12 +731,18 @@ fn security_5145_detailed_share() {
     common(&e, SECURITY, 5145, "FILE_OPEN");
     assert_subject(&e);
     assert_eq!(s(&e, f::TARGET_RESOURCE), Some("\\\\*\\IPC$"));
-    assert_eq!(s(&e, f::TARGET_FILE_PATH), Some("blabla-NLLT108334-37048-stdin"));
+    assert_eq!(
+        s(&e, f::TARGET_FILE_PATH),
+        Some("blabla-NLLT108334-37048-stdin")
+    );
     assert_eq!(s(&e, f::PRINCIPAL_IP), Some("10.0.2.16"));
     assert_eq!(s(&e, f::TARGET_HOSTNAME), Some("IEWIN7"));
     assert_eq!(s(&e, f::ACTION), Some("ALLOW"));
     assert_eq!(add(&e, "AccessMask"), Some("0x12019f"));
-    assert!(add(&e, "ShareLocalPath").is_none(), "empty values are not kept");
+    assert!(
+        add(&e, "ShareLocalPath").is_none(),
+        "empty values are not kept"
+    );
     // NXLog writes keywords as a signed decimal; audit failure → BLOCK; ::1 → loopback.
     let mut r = rec(
         SECURITY,
@@ -684,14 +772,22 @@ fn security_5156_wfp_inbound_and_outbound() {
         ("LayerName", "%%14610"),
         ("LayerRTID", "44"),
     ];
-    let e = map(&rec(SECURITY, 5156, "WORKSTATION6.theshire.local", &inbound));
+    let e = map(&rec(
+        SECURITY,
+        5156,
+        "WORKSTATION6.theshire.local",
+        &inbound,
+    ));
     common(&e, SECURITY, 5156, "NETWORK_CONNECTION");
     assert_eq!(s(&e, f::DIRECTION), Some("INBOUND"));
     assert_eq!(s(&e, f::PRINCIPAL_IP), Some("172.18.39.5"));
     assert_eq!(e.int(f::PRINCIPAL_PORT), Some(50504));
     assert_eq!(s(&e, f::TARGET_IP), Some("172.18.39.6"));
     assert_eq!(e.int(f::TARGET_PORT), Some(445));
-    assert_eq!(s(&e, f::TARGET_HOSTNAME), Some("WORKSTATION6.theshire.local"));
+    assert_eq!(
+        s(&e, f::TARGET_HOSTNAME),
+        Some("WORKSTATION6.theshire.local")
+    );
     assert_eq!(s(&e, f::TARGET_PATH), Some("System"));
     assert_eq!(e.int(f::TARGET_PID), Some(4));
     assert_eq!(s(&e, f::IP_PROTOCOL), Some("TCP"));
@@ -702,7 +798,10 @@ fn security_5156_wfp_inbound_and_outbound() {
 
     let outbound = [
         ("ProcessId", "3832"),
-        ("Application", "\\device\\harddiskvolume2\\windows\\system32\\svchost.exe"),
+        (
+            "Application",
+            "\\device\\harddiskvolume2\\windows\\system32\\svchost.exe",
+        ),
         ("Direction", "%%14593"),
         ("SourceAddress", "172.18.39.5"),
         ("SourcePort", "62218"),
@@ -729,13 +828,20 @@ fn security_5156_wfp_inbound_and_outbound() {
     let e = map(&rec(SECURITY, 5156, "DC", &to_self));
     assert!(loopback(&e));
     assert_eq!(s(&e, f::APP_PROTOCOL), Some("LDAP"));
-    assert_eq!(add(&e, "Protocol"), Some("99"), "unknown protocol numbers are kept");
+    assert_eq!(
+        add(&e, "Protocol"),
+        Some("99"),
+        "unknown protocol numbers are kept"
+    );
 }
 
 #[test]
 fn security_5157_wfp_blocked() {
     let data = [
-        ("Application", "\\device\\harddiskvolume2\\windows\\system32\\services.exe"),
+        (
+            "Application",
+            "\\device\\harddiskvolume2\\windows\\system32\\services.exe",
+        ),
         ("Direction", "%%14592"),
         ("SourceAddress", "172.18.39.5"),
         ("SourcePort", "50001"),
@@ -776,7 +882,12 @@ fn system_104_log_cleared() {
 
 #[test]
 fn system_7000_service_failed() {
-    let e = map(&rec(SYSTEM, 7000, "WORKSTATION6", &[("param1", "Updater"), ("param2", "%%1053")]));
+    let e = map(&rec(
+        SYSTEM,
+        7000,
+        "WORKSTATION6",
+        &[("param1", "Updater"), ("param2", "%%1053")],
+    ));
     common(&e, SYSTEM, 7000, "SERVICE_START");
     assert_eq!(s(&e, f::ACTION), Some("FAIL"));
     assert_eq!(s(&e, f::TARGET_APPLICATION), Some("Updater"));
@@ -785,7 +896,12 @@ fn system_7000_service_failed() {
 
 #[test]
 fn system_7009_service_timeout() {
-    let e = map(&rec(SYSTEM, 7009, "WORKSTATION6", &[("param1", "30000"), ("param2", "Updater")]));
+    let e = map(&rec(
+        SYSTEM,
+        7009,
+        "WORKSTATION6",
+        &[("param1", "30000"), ("param2", "Updater")],
+    ));
     common(&e, SYSTEM, 7009, "SERVICE_START");
     assert_eq!(s(&e, f::TARGET_APPLICATION), Some("Updater"));
     assert_eq!(add(&e, "param1"), Some("30000"));
@@ -806,7 +922,12 @@ fn system_7036_service_state() {
         s(&e, f::DESCRIPTION),
         Some("The Network Setup Service service entered the running state")
     );
-    let e = map(&rec(SYSTEM, 7036, "H", &[("param1", "X"), ("param2", "stopped")]));
+    let e = map(&rec(
+        SYSTEM,
+        7036,
+        "H",
+        &[("param1", "X"), ("param2", "stopped")],
+    ));
     assert_eq!(s(&e, f::EVENT_TYPE), Some("SERVICE_STOP"));
     // Localised state text: the Binary (UTF-16LE "PSEXESVC/4") still says running.
     let binary = "50005300450058004500530056004300" // PSEXESVC
@@ -817,11 +938,20 @@ fn system_7036_service_state() {
         SYSTEM,
         7036,
         "H",
-        &[("param1", "PSEXESVC"), ("param2", "wird ausgeführt"), ("Binary", &binary)],
+        &[
+            ("param1", "PSEXESVC"),
+            ("param2", "wird ausgeführt"),
+            ("Binary", &binary),
+        ],
     ));
     assert_eq!(s(&e, f::EVENT_TYPE), Some("SERVICE_START"));
     assert_eq!(add(&e, "ServiceKeyName"), Some("PSEXESVC"));
-    let e = map(&rec(SYSTEM, 7036, "H", &[("param1", "X"), ("param2", "paused")]));
+    let e = map(&rec(
+        SYSTEM,
+        7036,
+        "H",
+        &[("param1", "X"), ("param2", "paused")],
+    ));
     assert_eq!(s(&e, f::EVENT_TYPE), Some("SERVICE_UNSPECIFIED"));
 }
 
@@ -865,7 +995,10 @@ fn system_7045_service_installed() {
     r.user_sid = Some("S-1-5-21-1-2-3-500".into());
     let e = map(&r);
     common(&e, SYSTEM, 7045, "SERVICE_CREATION");
-    assert_eq!(s(&e, f::PRINCIPAL_HOSTNAME), Some("WIN-77LTAPHIQ1R.example.corp"));
+    assert_eq!(
+        s(&e, f::PRINCIPAL_HOSTNAME),
+        Some("WIN-77LTAPHIQ1R.example.corp")
+    );
     assert_eq!(s(&e, f::PRINCIPAL_SID), Some("S-1-5-21-1-2-3-500"));
     assert_eq!(s(&e, f::TARGET_APPLICATION), Some("remotesvc"));
     assert_eq!(s(&e, f::TARGET_PATH), Some("calc.exe"));
@@ -886,9 +1019,20 @@ fn system_7045_service_installed() {
         )],
     ));
     assert_eq!(s(&e, f::TARGET_PATH), Some("%COMSPEC%"));
-    let e = map(&rec(SYSTEM, 7045, "DC", &[("ImagePath", "\"-Ctaskkill /f /im explorer.exe\"")]));
-    assert_eq!(s(&e, f::TARGET_PATH), Some("-Ctaskkill /f /im explorer.exe"));
-    assert_eq!(s(&e, f::TARGET_CMD), Some("\"-Ctaskkill /f /im explorer.exe\""));
+    let e = map(&rec(
+        SYSTEM,
+        7045,
+        "DC",
+        &[("ImagePath", "\"-Ctaskkill /f /im explorer.exe\"")],
+    ));
+    assert_eq!(
+        s(&e, f::TARGET_PATH),
+        Some("-Ctaskkill /f /im explorer.exe")
+    );
+    assert_eq!(
+        s(&e, f::TARGET_CMD),
+        Some("\"-Ctaskkill /f /im explorer.exe\"")
+    );
 }
 
 #[test]
@@ -941,7 +1085,10 @@ fn system_10016_dcom_denied() {
     assert_eq!(add(&e, "param10"), Some("Unavailable"));
     assert!(!loopback(&e));
     let d = s(&e, f::DESCRIPTION).unwrap_or_default();
-    assert!(d.contains("MMC20.Application") && d.contains("from 10.0.2.17"), "{d}");
+    assert!(
+        d.contains("MMC20.Application") && d.contains("from 10.0.2.17"),
+        "{d}"
+    );
 
     let local = [
         ("param2", "Local"),
@@ -983,17 +1130,32 @@ fn sysmon_1_process_create() {
     let e = map(&rec(SYSMON, 1, "IEWIN7", &data));
     common(&e, SYSMON, 1, "PROCESS_LAUNCH");
     assert_eq!(s(&e, f::PRINCIPAL_HOSTNAME), Some("IEWIN7"));
-    assert_eq!(s(&e, f::TARGET_PATH), Some("C:\\Windows\\System32\\cmd.exe"));
+    assert_eq!(
+        s(&e, f::TARGET_PATH),
+        Some("C:\\Windows\\System32\\cmd.exe")
+    );
     assert!(s(&e, f::TARGET_CMD).is_some_and(|c| c.contains("whoami /all")));
     assert_eq!(e.int(f::TARGET_PID), Some(3788));
-    assert_eq!(s(&e, f::TARGET_GUID), Some("{365ABB72-B0E3-5CC8-0000-0010A8292200}"));
+    assert_eq!(
+        s(&e, f::TARGET_GUID),
+        Some("{365ABB72-B0E3-5CC8-0000-0010A8292200}")
+    );
     assert_eq!(
         s(&e, f::TARGET_SHA256),
         Some("db06c3534964e3fc79d2763144ba53742d7fa250ca336f4a0fe724b75aaff386")
     );
-    assert_eq!(s(&e, f::TARGET_MD5), Some("5746bd7e255dd6a8afa06f7c42c1ba41"));
-    assert_eq!(s(&e, f::TARGET_SHA1), Some("0f3c4ff28f354aede202d54e9d1c5529a3bf87d8"));
-    assert_eq!(s(&e, f::PRINCIPAL_PATH), Some("C:\\Windows\\System32\\wbem\\WmiPrvSE.exe"));
+    assert_eq!(
+        s(&e, f::TARGET_MD5),
+        Some("5746bd7e255dd6a8afa06f7c42c1ba41")
+    );
+    assert_eq!(
+        s(&e, f::TARGET_SHA1),
+        Some("0f3c4ff28f354aede202d54e9d1c5529a3bf87d8")
+    );
+    assert_eq!(
+        s(&e, f::PRINCIPAL_PATH),
+        Some("C:\\Windows\\System32\\wbem\\WmiPrvSE.exe")
+    );
     assert!(s(&e, f::PRINCIPAL_CMD).is_some_and(|c| c.ends_with("-Embedding")));
     assert_eq!(e.int(f::PRINCIPAL_PID), Some(2080));
     assert_eq!(
@@ -1003,7 +1165,10 @@ fn sysmon_1_process_create() {
     assert_eq!(s(&e, f::PRINCIPAL_USERID), Some("IEUser"));
     assert_eq!(s(&e, f::PRINCIPAL_DOMAIN), Some("IEWIN7"));
     assert_eq!(s(&e, f::PRINCIPAL_LOGON_ID), Some("0x1d313d"));
-    assert!(add(&e, "Hashes").is_some_and(|h| h.contains("IMPHASH=")), "Hashes kept");
+    assert!(
+        add(&e, "Hashes").is_some_and(|h| h.contains("IMPHASH=")),
+        "Hashes kept"
+    );
     assert_eq!(add(&e, "IntegrityLevel"), Some("High"));
     assert_eq!(add(&e, "UtcTime"), Some("2019-04-30 20:32:51.360"));
     assert!(add(&e, "RuleName").is_none());
@@ -1028,7 +1193,10 @@ fn sysmon_3_outbound() {
         &[
             ("ProcessGuid", "{747F3D96-0000}"),
             ("ProcessId", "5000"),
-            ("Image", "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"),
+            (
+                "Image",
+                "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+            ),
             ("User", "MSEDGEWIN10\\IEUser"),
             ("Protocol", "tcp"),
             ("Initiated", "true"),
@@ -1141,7 +1309,10 @@ fn sysmon_5_process_terminated() {
     ];
     let e = map(&rec(SYSMON, 5, "WORKSTATION5", &data));
     common(&e, SYSMON, 5, "PROCESS_TERMINATION");
-    assert_eq!(s(&e, f::TARGET_PATH), Some("C:\\Windows\\System32\\reg.exe"));
+    assert_eq!(
+        s(&e, f::TARGET_PATH),
+        Some("C:\\Windows\\System32\\reg.exe")
+    );
     assert_eq!(e.int(f::TARGET_PID), Some(824));
 }
 
@@ -1151,14 +1322,27 @@ fn sysmon_7_image_loaded() {
         ("ProcessId", "644"),
         ("Image", "C:\\Windows\\System32\\lsass.exe"),
         ("ImageLoaded", "\\\\172.16.66.254\\shared\\lsadb.dll"),
-        ("Hashes", "SHA256=9DDAE70F550B452ABE3C75A6036845ABD4134F858C1DEC3343762D97A9CF8450"),
+        (
+            "Hashes",
+            "SHA256=9DDAE70F550B452ABE3C75A6036845ABD4134F858C1DEC3343762D97A9CF8450",
+        ),
         ("Signed", "false"),
     ];
     let e = map(&rec(SYSMON, 7, "02694w-win10.threebeesco.com", &data));
     common(&e, SYSMON, 7, "PROCESS_MODULE_LOAD");
-    assert_eq!(s(&e, f::PRINCIPAL_PATH), Some("C:\\Windows\\System32\\lsass.exe"));
-    assert_eq!(s(&e, f::TARGET_FILE_PATH), Some("\\\\172.16.66.254\\shared\\lsadb.dll"));
-    assert_eq!(s(&e, f::TARGET_SHA256), None, "a module's hash is not the process's");
+    assert_eq!(
+        s(&e, f::PRINCIPAL_PATH),
+        Some("C:\\Windows\\System32\\lsass.exe")
+    );
+    assert_eq!(
+        s(&e, f::TARGET_FILE_PATH),
+        Some("\\\\172.16.66.254\\shared\\lsadb.dll")
+    );
+    assert_eq!(
+        s(&e, f::TARGET_SHA256),
+        None,
+        "a module's hash is not the process's"
+    );
     assert!(add(&e, "Hashes").is_some());
     assert_eq!(add(&e, "Signed"), Some("false"));
 }
@@ -1166,19 +1350,31 @@ fn sysmon_7_image_loaded() {
 #[test]
 fn sysmon_8_create_remote_thread() {
     let data = [
-        ("SourceProcessGuid", "{67e11d8c-77ef-5fd2-4c14-000000000700}"),
+        (
+            "SourceProcessGuid",
+            "{67e11d8c-77ef-5fd2-4c14-000000000700}",
+        ),
         ("SourceProcessId", "5604"),
         ("SourceImage", "C:\\Windows\\System32\\csrss.exe"),
-        ("TargetProcessGuid", "{67e11d8c-e2c7-5fdd-a596-000000000700}"),
+        (
+            "TargetProcessGuid",
+            "{67e11d8c-e2c7-5fdd-a596-000000000700}",
+        ),
         ("TargetProcessId", "1140"),
-        ("TargetImage", "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"),
+        (
+            "TargetImage",
+            "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+        ),
         ("NewThreadId", "1728"),
         ("StartAddress", "0x00007FFEA99B61E0"),
         ("StartFunction", "CtrlRoutine"),
     ];
     let e = map(&rec(SYSMON, 8, "WORKSTATION5", &data));
     common(&e, SYSMON, 8, "PROCESS_INJECTION");
-    assert_eq!(s(&e, f::PRINCIPAL_PATH), Some("C:\\Windows\\System32\\csrss.exe"));
+    assert_eq!(
+        s(&e, f::PRINCIPAL_PATH),
+        Some("C:\\Windows\\System32\\csrss.exe")
+    );
     assert_eq!(e.int(f::PRINCIPAL_PID), Some(5604));
     assert!(s(&e, f::TARGET_PATH).is_some_and(|p| p.ends_with("powershell.exe")));
     assert_eq!(e.int(f::TARGET_PID), Some(1140));
@@ -1192,11 +1388,17 @@ fn sysmon_8_create_remote_thread() {
 #[test]
 fn sysmon_10_process_access() {
     let data = [
-        ("SourceProcessGUID", "{365ABB72-3D05-5D0B-0000-001004220D00}"),
+        (
+            "SourceProcessGUID",
+            "{365ABB72-3D05-5D0B-0000-001004220D00}",
+        ),
         ("SourceProcessId", "816"),
         ("SourceThreadId", "2000"),
         ("SourceImage", "C:\\Windows\\system32\\lsass.exe"),
-        ("TargetProcessGUID", "{365ABB72-3ECE-5D0B-0000-00107F7F1A00}"),
+        (
+            "TargetProcessGUID",
+            "{365ABB72-3ECE-5D0B-0000-00107F7F1A00}",
+        ),
         ("TargetProcessId", "1284"),
         ("TargetImage", "C:\\Windows\\system32\\NETSTAT.EXE"),
         ("GrantedAccess", "0x1fffff"),
@@ -1206,12 +1408,18 @@ fn sysmon_10_process_access() {
     ];
     let e = map(&rec(SYSMON, 10, "IEWIN7", &data));
     common(&e, SYSMON, 10, "PROCESS_OPEN");
-    assert_eq!(s(&e, f::PRINCIPAL_PATH), Some("C:\\Windows\\system32\\lsass.exe"));
+    assert_eq!(
+        s(&e, f::PRINCIPAL_PATH),
+        Some("C:\\Windows\\system32\\lsass.exe")
+    );
     assert_eq!(
         s(&e, f::PRINCIPAL_GUID),
         Some("{365ABB72-3D05-5D0B-0000-001004220D00}")
     );
-    assert_eq!(s(&e, f::TARGET_PATH), Some("C:\\Windows\\system32\\NETSTAT.EXE"));
+    assert_eq!(
+        s(&e, f::TARGET_PATH),
+        Some("C:\\Windows\\system32\\NETSTAT.EXE")
+    );
     assert_eq!(s(&e, f::PRINCIPAL_USERID), Some("SYSTEM"));
     assert_eq!(s(&e, f::TARGET_USERID), Some("IEUser"));
     assert_eq!(add(&e, "GrantedAccess"), Some("0x1fffff"));
@@ -1230,7 +1438,10 @@ fn sysmon_11_file_created() {
     common(&e, SYSMON, 11, "FILE_CREATION");
     assert_eq!(s(&e, f::PRINCIPAL_PATH), Some("System"));
     assert_eq!(e.int(f::PRINCIPAL_PID), Some(4));
-    assert_eq!(s(&e, f::TARGET_FILE_PATH), Some("C:\\Windows\\PSEXESVC.exe"));
+    assert_eq!(
+        s(&e, f::TARGET_FILE_PATH),
+        Some("C:\\Windows\\PSEXESVC.exe")
+    );
     assert_eq!(add(&e, "CreationUtcTime"), Some("2020-08-27 11:40:56.397"));
 }
 
@@ -1261,8 +1472,14 @@ fn sysmon_13_registry_value_set() {
         ("EventType", "SetValue"),
         ("ProcessId", "500"),
         ("Image", "C:\\Windows\\system32\\services.exe"),
-        ("TargetObject", "HKLM\\System\\CurrentControlSet\\services\\hello\\ImagePath"),
-        ("Details", "%%COMSPEC%% /b /c start /b /min powershell.exe -nop"),
+        (
+            "TargetObject",
+            "HKLM\\System\\CurrentControlSet\\services\\hello\\ImagePath",
+        ),
+        (
+            "Details",
+            "%%COMSPEC%% /b /c start /b /min powershell.exe -nop",
+        ),
     ];
     let e = map(&rec(SYSMON, 13, "IEWIN7", &data));
     common(&e, SYSMON, 13, "REGISTRY_MODIFICATION");
@@ -1275,7 +1492,10 @@ fn sysmon_13_registry_value_set() {
         s(&e, f::TARGET_REG_VALUE_DATA),
         Some("%%COMSPEC%% /b /c start /b /min powershell.exe -nop")
     );
-    assert_eq!(s(&e, f::PRINCIPAL_PATH), Some("C:\\Windows\\system32\\services.exe"));
+    assert_eq!(
+        s(&e, f::PRINCIPAL_PATH),
+        Some("C:\\Windows\\system32\\services.exe")
+    );
 }
 
 #[test]
@@ -1302,7 +1522,10 @@ fn sysmon_17_pipe_created() {
     ];
     let e = map(&rec(SYSMON, 17, "MSEDGEWIN10", &data));
     common(&e, SYSMON, 17, "FILE_CREATION");
-    assert_eq!(s(&e, f::TARGET_FILE_PATH), Some("\\svchost-MSEDGEWIN10-8116-stdin"));
+    assert_eq!(
+        s(&e, f::TARGET_FILE_PATH),
+        Some("\\svchost-MSEDGEWIN10-8116-stdin")
+    );
     assert_eq!(s(&e, f::PRINCIPAL_PATH), Some("C:\\Windows\\svchost.exe"));
     assert_eq!(e.int(f::PRINCIPAL_PID), Some(1120));
 }
@@ -1318,7 +1541,10 @@ fn sysmon_18_pipe_connected() {
     let e = map(&rec(SYSMON, 18, "MSEDGEWIN10", &data));
     common(&e, SYSMON, 18, "FILE_OPEN");
     assert_eq!(s(&e, f::TARGET_FILE_PATH), Some("\\svchost"));
-    assert_eq!(s(&e, f::PRINCIPAL_PATH), Some("C:\\Windows\\system32\\PsExec.exe"));
+    assert_eq!(
+        s(&e, f::PRINCIPAL_PATH),
+        Some("C:\\Windows\\system32\\PsExec.exe")
+    );
 }
 
 #[test]
@@ -1329,7 +1555,10 @@ fn sysmon_19_wmi_filter() {
         ("User", "CORP\\admin"),
         ("EventNamespace", "\"root\\\\cimv2\""),
         ("Name", "\"Updater\""),
-        ("Query", "\"SELECT * FROM __InstanceModificationEvent WITHIN 60\""),
+        (
+            "Query",
+            "\"SELECT * FROM __InstanceModificationEvent WITHIN 60\"",
+        ),
     ];
     let e = map(&rec(SYSMON, 19, "H", &data));
     common(&e, SYSMON, 19, "GENERIC_EVENT");
@@ -1365,7 +1594,10 @@ fn sysmon_21_wmi_binding() {
     let data = [
         ("Operation", "Created"),
         ("User", "CORP\\admin"),
-        ("Consumer", "\"CommandLineEventConsumer.Name=\\\"Updater\\\"\""),
+        (
+            "Consumer",
+            "\"CommandLineEventConsumer.Name=\\\"Updater\\\"\"",
+        ),
         ("Filter", "\"__EventFilter.Name=\\\"Updater\\\"\""),
     ];
     let e = map(&rec(SYSMON, 21, "H", &data));
@@ -1375,7 +1607,10 @@ fn sysmon_21_wmi_binding() {
         Some("\"CommandLineEventConsumer.Name=\\\"Updater\\\"\"")
     );
     assert!(s(&e, f::DESCRIPTION).is_some_and(|d| d.contains("__EventFilter")));
-    assert_eq!(add(&e, "Filter"), Some("\"__EventFilter.Name=\\\"Updater\\\"\""));
+    assert_eq!(
+        add(&e, "Filter"),
+        Some("\"__EventFilter.Name=\\\"Updater\\\"\"")
+    );
 }
 
 #[test]
@@ -1449,14 +1684,20 @@ fn wmi_5858_client_failure() {
         ("User", "THESHIRE\\pgustavo"),
         ("ClientProcessId", "1234"),
         ("Component", "Unknown"),
-        ("Operation", "Start IWbemServices::ExecMethod - root\\cimv2 : Win32_Process::Create"),
+        (
+            "Operation",
+            "Start IWbemServices::ExecMethod - root\\cimv2 : Win32_Process::Create",
+        ),
         ("ResultCode", "0x80041003"),
         ("PossibleCause", "Unknown"),
     ];
     let e = map(&rec(WMI, 5858, "WORKSTATION6.theshire.local", &data));
     common(&e, WMI, 5858, "GENERIC_EVENT");
     assert_eq!(s(&e, f::PRINCIPAL_HOSTNAME), Some("WORKSTATION5"));
-    assert_eq!(s(&e, f::TARGET_HOSTNAME), Some("WORKSTATION6.theshire.local"));
+    assert_eq!(
+        s(&e, f::TARGET_HOSTNAME),
+        Some("WORKSTATION6.theshire.local")
+    );
     assert_eq!(s(&e, f::PRINCIPAL_USERID), Some("pgustavo"));
     assert_eq!(s(&e, f::PRINCIPAL_DOMAIN), Some("THESHIRE"));
     assert_eq!(e.int(f::PRINCIPAL_PID), Some(1234));
@@ -1470,7 +1711,6 @@ fn wmi_5858_client_failure() {
 fn wmi_5860_temporary_subscription() {
     let data = [
         ("NamespaceName", "//./root/CIMV2"),
-        ("Namespace", "//./root/CIMV2"),
         ("Query", "SELECT * FROM Win32_ProcessStartTrace"),
         ("User", "CORP\\admin"),
         ("Processid", "2222"),
@@ -1479,7 +1719,10 @@ fn wmi_5860_temporary_subscription() {
     ];
     let e = map(&rec(WMI, 5860, "HOST1.corp.local", &data));
     common(&e, WMI, 5860, "GENERIC_EVENT");
-    assert_eq!(s(&e, f::DESCRIPTION), Some("SELECT * FROM Win32_ProcessStartTrace"));
+    assert_eq!(
+        s(&e, f::DESCRIPTION),
+        Some("SELECT * FROM Win32_ProcessStartTrace")
+    );
     assert_eq!(s(&e, f::TARGET_RESOURCE), Some("//./root/CIMV2"));
     assert_eq!(s(&e, f::PRINCIPAL_USERID), Some("admin"));
     assert_eq!(e.int(f::PRINCIPAL_PID), Some(2222));
@@ -1499,12 +1742,18 @@ fn wmi_5861_permanent_binding() {
     ];
     let e = map(&rec(WMI, 5861, "H", &data));
     common(&e, WMI, 5861, "GENERIC_EVENT");
-    assert_eq!(s(&e, f::TARGET_RESOURCE), Some("CommandLineEventConsumer=\"Updater\""));
+    assert_eq!(
+        s(&e, f::TARGET_RESOURCE),
+        Some("CommandLineEventConsumer=\"Updater\"")
+    );
     assert_eq!(
         s(&e, f::TARGET_CMD),
         Some("C:\\Windows\\System32\\cmd.exe /c calc.exe")
     );
-    assert_eq!(s(&e, f::TARGET_PATH), Some("C:\\Windows\\System32\\cmd.exe"));
+    assert_eq!(
+        s(&e, f::TARGET_PATH),
+        Some("C:\\Windows\\System32\\cmd.exe")
+    );
     assert!(s(&e, f::DESCRIPTION).is_some_and(|d| d.starts_with("Binding EventFilter")));
     assert_eq!(add(&e, "ESS"), Some("Updater"));
     assert_eq!(add(&e, "Namespace"), Some("//./root/subscription"));
@@ -1518,7 +1767,10 @@ fn powershell_4103_module_logging() {
     let data = [
         ("ContextInfo", ctx),
         ("UserData", ""),
-        ("Payload", "CommandInvocation(Start-Sleep): \"Start-Sleep\"\r\n"),
+        (
+            "Payload",
+            "CommandInvocation(Start-Sleep): \"Start-Sleep\"\r\n",
+        ),
     ];
     let mut r = rec(PS, 4103, "WORKSTATION6", &data);
     r.user_sid = Some("S-1-5-21-1-2-3-1104".into());
@@ -1545,7 +1797,10 @@ fn powershell_4104_script_block() {
     let data = [
         ("MessageNumber", "1"),
         ("MessageTotal", "1"),
-        ("ScriptBlockText", "If($PSVErSiOnTablE.PSVERsIOn.Major -GE 3){}"),
+        (
+            "ScriptBlockText",
+            "If($PSVErSiOnTablE.PSVERsIOn.Major -GE 3){}",
+        ),
         ("ScriptBlockId", "{0ad9f0e4-8e5c-4c5d-9b0c-4d2b0f1c9a11}"),
         ("Path", ""),
     ];
@@ -1560,7 +1815,10 @@ fn powershell_4104_script_block() {
     assert_eq!(s(&e, f::PRINCIPAL_SID), Some("S-1-5-18"));
     assert_eq!(s(&e, f::PRINCIPAL_HOSTNAME), Some("WORKSTATION6"));
     assert_eq!(s(&e, f::TARGET_FILE_PATH), None);
-    assert_eq!(add(&e, "ScriptBlockId"), Some("{0ad9f0e4-8e5c-4c5d-9b0c-4d2b0f1c9a11}"));
+    assert_eq!(
+        add(&e, "ScriptBlockId"),
+        Some("{0ad9f0e4-8e5c-4c5d-9b0c-4d2b0f1c9a11}")
+    );
     assert!(add(&e, "ScriptBlockText").is_none());
 }
 
@@ -1568,7 +1826,11 @@ const CLASSIC_BLOCK: &str = "\tNewEngineState=Available\r\n\tPreviousEngineState
 
 #[test]
 fn windows_powershell_400_engine_started() {
-    let data = [("Data", "Available"), ("Data2", "None"), ("Data3", CLASSIC_BLOCK)];
+    let data = [
+        ("Data", "Available"),
+        ("Data2", "None"),
+        ("Data3", CLASSIC_BLOCK),
+    ];
     let e = map(&rec(WINPS, 400, "DC1", &data));
     common(&e, WINPS, 400, "PROCESS_UNCATEGORIZED");
     assert_eq!(
@@ -1581,7 +1843,11 @@ fn windows_powershell_400_engine_started() {
 
 #[test]
 fn windows_powershell_403_engine_stopped() {
-    let data = [("Data", "Stopped"), ("Data2", "Available"), ("Data3", CLASSIC_BLOCK)];
+    let data = [
+        ("Data", "Stopped"),
+        ("Data2", "Available"),
+        ("Data3", CLASSIC_BLOCK),
+    ];
     let e = map(&rec(WINPS, 403, "DC1", &data));
     common(&e, WINPS, 403, "PROCESS_UNCATEGORIZED");
     assert!(s(&e, f::TARGET_CMD).is_some());
@@ -1589,7 +1855,11 @@ fn windows_powershell_403_engine_stopped() {
 
 #[test]
 fn windows_powershell_600_provider_started() {
-    let data = [("Data", "Registry"), ("Data2", "Started"), ("Data3", CLASSIC_BLOCK)];
+    let data = [
+        ("Data", "Registry"),
+        ("Data2", "Started"),
+        ("Data3", CLASSIC_BLOCK),
+    ];
     let e = map(&rec(WINPS, 600, "DC1", &data));
     common(&e, WINPS, 600, "PROCESS_UNCATEGORIZED");
     assert!(s(&e, f::TARGET_CMD).is_some());
@@ -1605,7 +1875,10 @@ fn windows_powershell_800_pipeline() {
     ];
     let e = map(&rec(WINPS, 800, "WS1", &data));
     common(&e, WINPS, 800, "PROCESS_UNCATEGORIZED");
-    assert_eq!(s(&e, f::PRINCIPAL_CMD), Some("powershell.exe -enc SQBFAFgA"));
+    assert_eq!(
+        s(&e, f::PRINCIPAL_CMD),
+        Some("powershell.exe -enc SQBFAFgA")
+    );
     assert_eq!(s(&e, f::PRINCIPAL_USERID), Some("admin"));
     assert_eq!(s(&e, f::DESCRIPTION), Some("Invoke-Mimikatz -DumpCreds"));
 }
@@ -1614,15 +1887,22 @@ fn windows_powershell_800_pipeline() {
 
 #[test]
 fn winrm_6_session_created() {
-    let mut r = rec(WINRM, 6, "WS1", &[("connection", "dc1.insecurebank.local")]);
+    let conn = "dc1.insecurebank.local/wsman?PSVersion=5.1.17763.1";
+    let mut r = rec(WINRM, 6, "WS1", &[("connection", conn)]);
     r.user_sid = Some("S-1-5-21-1-2-3-500".into());
     let e = map(&r);
     common(&e, WINRM, 6, "NETWORK_CONNECTION");
     assert_eq!(s(&e, f::TARGET_HOSTNAME), Some("dc1.insecurebank.local"));
+    assert_eq!(s(&e, f::TARGET_URL), Some(conn));
     assert_eq!(s(&e, f::PRINCIPAL_HOSTNAME), Some("WS1"));
     assert_eq!(s(&e, f::DIRECTION), Some("OUTBOUND"));
     assert_eq!(s(&e, f::PRINCIPAL_SID), Some("S-1-5-21-1-2-3-500"));
-    let e = map(&rec(WINRM, 6, "WS1", &[("connection", "http://10.0.0.5:5985/wsman")]));
+    let e = map(&rec(
+        WINRM,
+        6,
+        "WS1",
+        &[("connection", "http://10.0.0.5:5985/wsman")],
+    ));
     assert_eq!(s(&e, f::TARGET_IP), Some("10.0.0.5"));
     assert_eq!(s(&e, f::TARGET_URL), Some("http://10.0.0.5:5985/wsman"));
     let e = map(&rec(WINRM, 6, "WS1", &[("connection", "localhost")]));
@@ -1636,7 +1916,10 @@ fn winrm_91_shell_created() {
         91,
         "DC1.insecurebank.local",
         &[
-            ("resourceUri", "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd"),
+            (
+                "resourceUri",
+                "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd",
+            ),
             ("shellId", "A1B2"),
         ],
     );
@@ -1659,7 +1942,11 @@ fn winrm_91_shell_created() {
         WINRM,
         91,
         "DC1",
-        &[("ErrorCode", "15005"), ("DataItemName", "shellId"), ("EventPayload", payload)],
+        &[
+            ("ErrorCode", "15005"),
+            ("DataItemName", "shellId"),
+            ("EventPayload", payload),
+        ],
     ));
     assert_eq!(
         s(&e, f::TARGET_URL),
@@ -1670,7 +1957,10 @@ fn winrm_91_shell_created() {
 
 #[test]
 fn winrm_169_authenticated() {
-    let data = [("username", "iewin7\\ieuser"), ("authenticationMechanism", "NTLM")];
+    let data = [
+        ("username", "iewin7\\ieuser"),
+        ("authenticationMechanism", "NTLM"),
+    ];
     let e = map(&rec(WINRM, 169, "IEWIN7", &data));
     common(&e, WINRM, 169, "USER_LOGIN");
     assert_eq!(s(&e, f::TARGET_USERID), Some("ieuser"));
@@ -1683,7 +1973,11 @@ fn winrm_169_authenticated() {
 // ----- Terminal Services / RDP --------------------------------------------------------------------
 
 fn lsm(id: u32, address: &str) -> UdmEvent {
-    let data = [("User", "MSEDGEWIN10\\IEUser"), ("SessionID", "2"), ("Address", address)];
+    let data = [
+        ("User", "MSEDGEWIN10\\IEUser"),
+        ("SessionID", "2"),
+        ("Address", address),
+    ];
     map(&rec(LSM, id, "MSEDGEWIN10", &data))
 }
 
@@ -1729,7 +2023,11 @@ fn lsm_25_session_reconnected() {
 
 #[test]
 fn rcm_1149_authentication_succeeded() {
-    let data = [("Param1", "IEUser"), ("Param2", "MSEDGEWIN10"), ("Param3", "10.0.2.16")];
+    let data = [
+        ("Param1", "IEUser"),
+        ("Param2", "MSEDGEWIN10"),
+        ("Param3", "10.0.2.16"),
+    ];
     let e = map(&rec(RCM, 1149, "MSEDGEWIN10", &data));
     common(&e, RCM, 1149, "USER_LOGIN");
     assert_eq!(s(&e, f::TARGET_USERID), Some("IEUser"));
@@ -1777,40 +2075,66 @@ const TASK: &str = "\\Microsoft\\Windows\\SoftwareProtectionPlatform\\EventCache
 
 #[test]
 fn tasks_106_registered() {
-    let e = map(&rec(TASKS, 106, "WORKSTATION6", &[("TaskName", TASK), ("UserContext", "S-1-5-18")]));
+    let e = map(&rec(
+        TASKS,
+        106,
+        "WORKSTATION6",
+        &[("TaskName", TASK), ("UserContext", "S-1-5-18")],
+    ));
     common(&e, TASKS, 106, "SCHEDULED_TASK_CREATION");
     assert_eq!(s(&e, f::TARGET_RESOURCE), Some(TASK));
     assert_eq!(s(&e, f::TARGET_APPLICATION), Some(TASK));
     assert_eq!(s(&e, f::PRINCIPAL_SID), Some("S-1-5-18"));
-    let e = map(&rec(TASKS, 106, "W", &[("TaskName", TASK), ("UserContext", "THESHIRE\\pgustavo")]));
+    let e = map(&rec(
+        TASKS,
+        106,
+        "W",
+        &[("TaskName", TASK), ("UserContext", "THESHIRE\\pgustavo")],
+    ));
     assert_eq!(s(&e, f::PRINCIPAL_USERID), Some("pgustavo"));
 }
 
 #[test]
 fn tasks_129_process_launched() {
     let data = [
-        ("TaskName", "\\Microsoft\\Windows\\Workplace Join\\Automatic-Device-Join"),
+        (
+            "TaskName",
+            "\\Microsoft\\Windows\\Workplace Join\\Automatic-Device-Join",
+        ),
         ("Path", "%SystemRoot%\\System32\\dsregcmd.exe"),
         ("ProcessID", "4096"),
         ("Priority", "16384"),
     ];
     let e = map(&rec(TASKS, 129, "W", &data));
     common(&e, TASKS, 129, "PROCESS_LAUNCH");
-    assert_eq!(s(&e, f::TARGET_PATH), Some("%SystemRoot%\\System32\\dsregcmd.exe"));
+    assert_eq!(
+        s(&e, f::TARGET_PATH),
+        Some("%SystemRoot%\\System32\\dsregcmd.exe")
+    );
     assert_eq!(e.int(f::TARGET_PID), Some(4096));
     assert_eq!(add(&e, "Priority"), Some("16384"));
 }
 
 #[test]
 fn tasks_140_updated() {
-    let e = map(&rec(TASKS, 140, "W", &[("TaskName", TASK), ("UserName", "S-1-5-18")]));
+    let e = map(&rec(
+        TASKS,
+        140,
+        "W",
+        &[("TaskName", TASK), ("UserName", "S-1-5-18")],
+    ));
     common(&e, TASKS, 140, "SCHEDULED_TASK_MODIFICATION");
     assert_eq!(s(&e, f::PRINCIPAL_SID), Some("S-1-5-18"));
 }
 
 #[test]
 fn tasks_141_deleted() {
-    let e = map(&rec(TASKS, 141, "W", &[("TaskName", TASK), ("UserName", "CORP\\admin")]));
+    let e = map(&rec(
+        TASKS,
+        141,
+        "W",
+        &[("TaskName", TASK), ("UserName", "CORP\\admin")],
+    ));
     common(&e, TASKS, 141, "SCHEDULED_TASK_DELETION");
     assert_eq!(s(&e, f::PRINCIPAL_USERID), Some("admin"));
 }
@@ -1824,7 +2148,10 @@ fn tasks_200_action_started() {
     ];
     let e = map(&rec(TASKS, 200, "W", &data));
     common(&e, TASKS, 200, "PROCESS_LAUNCH");
-    assert_eq!(s(&e, f::TARGET_PATH), Some("C:\\Windows\\system32\\cmd.exe"));
+    assert_eq!(
+        s(&e, f::TARGET_PATH),
+        Some("C:\\Windows\\system32\\cmd.exe")
+    );
     assert_eq!(s(&e, f::TARGET_RESOURCE), Some("\\LMST"));
 }
 
@@ -1850,12 +2177,20 @@ fn unknown_events_are_generic_with_everything_kept() {
     assert_eq!(s(&e, f::PRINCIPAL_SID), Some("S-1-5-21-1-2-3-1001"));
     assert_eq!(add(&e, "Data"), Some("root"));
     assert_eq!(add(&e, "Data2"), Some("[CLIENT: 10.0.2.17]"));
-    assert_eq!(s(&e, f::DESCRIPTION), Some("Login succeeded for user 'root'."));
+    assert_eq!(
+        s(&e, f::DESCRIPTION),
+        Some("Login succeeded for user 'root'.")
+    );
     assert_eq!(s(&e, f::LOG_TYPE), Some("WINEVTLOG"));
     assert!(!loopback(&e));
 
     // Known channel, unknown id; no channel, no id at all.
-    let e = map(&rec(SECURITY, 4661, "H", &[("ObjectName", "DC=example,DC=corp")]));
+    let e = map(&rec(
+        SECURITY,
+        4661,
+        "H",
+        &[("ObjectName", "DC=example,DC=corp")],
+    ));
     assert_eq!(s(&e, f::EVENT_TYPE), Some("GENERIC_EVENT"));
     assert_eq!(add(&e, "ObjectName"), Some("DC=example,DC=corp"));
     let e = map(&WinRecord::default());
@@ -1873,32 +2208,141 @@ fn lower_case_and_forwarded_channels() {
     r.channel = Some("ForwardedEvents".into());
     let e = map(&r);
     assert_eq!(s(&e, f::CHANNEL), Some("ForwardedEvents"));
-    assert_eq!(s(&e, f::EVENT_TYPE), Some("USER_LOGIN"), "mapped by provider");
+    assert_eq!(
+        s(&e, f::EVENT_TYPE),
+        Some("USER_LOGIN"),
+        "mapped by provider"
+    );
 }
 
 /// Every field name any row looks at, so the garbage test reaches every code path.
 const FIELD_NAMES: &[&str] = &[
-    "SubjectUserSid", "SubjectUserName", "SubjectDomainName", "SubjectLogonId", "TargetUserSid",
-    "TargetSid", "TargetUserName", "TargetDomainName", "TargetLogonId", "LogonType",
-    "AuthenticationPackageName", "LmPackageName", "WorkstationName", "Workstation", "IpAddress",
-    "IpPort", "ProcessName", "ProcessId", "ProcessID", "Status", "SubStatus", "FailureCode",
-    "TargetServerName", "TargetInfo", "NewProcessName", "NewProcessId", "CommandLine",
-    "ParentProcessName", "ServiceName", "ServiceFileName", "ServiceAccount", "TaskName",
-    "TaskContent", "TaskContentNew", "ClientProcessId", "ShareName", "ShareLocalPath",
-    "RelativeTargetName", "Application", "Direction", "SourceAddress", "SourcePort",
-    "DestAddress", "DestPort", "Protocol", "ImagePath", "AccountName", "param1", "param2",
-    "param3", "param4", "param5", "param6", "param7", "param8", "param9", "Binary", "Image",
-    "ProcessGuid", "User", "LogonId", "Hashes", "ParentImage", "ParentCommandLine",
-    "ParentProcessId", "ParentProcessGuid", "Initiated", "SourceIp", "SourceHostname",
-    "DestinationIp", "DestinationHostname", "DestinationPort", "ImageLoaded", "SourceImage",
-    "SourceProcessId", "SourceProcessGuid", "SourceUser", "TargetImage", "TargetProcessId",
-    "TargetProcessGuid", "TargetUser", "TargetFilename", "EventType", "TargetObject", "Details",
-    "PipeName", "Name", "Query", "Destination", "Consumer", "Filter", "QueryName", "UtcTime",
-    "HostProcess", "ProviderName", "ProviderPath", "ClientMachine", "ResultCode", "Operation",
-    "Namespace", "Processid", "MachineName", "CONSUMER", "PossibleCause", "ContextInfo",
-    "Payload", "ScriptBlockText", "Path", "Data", "Data2", "Data3", "connection", "resourceUri",
-    "EventPayload", "username", "authenticationMechanism", "Address", "Param1", "Param2",
-    "Param3", "ClientIP", "ConnType", "IPString", "UserContext", "UserName", "ActionName",
+    "SubjectUserSid",
+    "SubjectUserName",
+    "SubjectDomainName",
+    "SubjectLogonId",
+    "TargetUserSid",
+    "TargetSid",
+    "TargetUserName",
+    "TargetDomainName",
+    "TargetLogonId",
+    "LogonType",
+    "AuthenticationPackageName",
+    "LmPackageName",
+    "WorkstationName",
+    "Workstation",
+    "IpAddress",
+    "IpPort",
+    "ProcessName",
+    "ProcessId",
+    "ProcessID",
+    "Status",
+    "SubStatus",
+    "FailureCode",
+    "TargetServerName",
+    "TargetInfo",
+    "NewProcessName",
+    "NewProcessId",
+    "CommandLine",
+    "ParentProcessName",
+    "ServiceName",
+    "ServiceFileName",
+    "ServiceAccount",
+    "TaskName",
+    "TaskContent",
+    "TaskContentNew",
+    "ClientProcessId",
+    "ShareName",
+    "ShareLocalPath",
+    "RelativeTargetName",
+    "Application",
+    "Direction",
+    "SourceAddress",
+    "SourcePort",
+    "DestAddress",
+    "DestPort",
+    "Protocol",
+    "ImagePath",
+    "AccountName",
+    "param1",
+    "param2",
+    "param3",
+    "param4",
+    "param5",
+    "param6",
+    "param7",
+    "param8",
+    "param9",
+    "Binary",
+    "Image",
+    "ProcessGuid",
+    "User",
+    "LogonId",
+    "Hashes",
+    "ParentImage",
+    "ParentCommandLine",
+    "ParentProcessId",
+    "ParentProcessGuid",
+    "Initiated",
+    "SourceIp",
+    "SourceHostname",
+    "DestinationIp",
+    "DestinationHostname",
+    "DestinationPort",
+    "ImageLoaded",
+    "SourceImage",
+    "SourceProcessId",
+    "SourceProcessGuid",
+    "SourceUser",
+    "TargetImage",
+    "TargetProcessId",
+    "TargetProcessGuid",
+    "TargetUser",
+    "TargetFilename",
+    "EventType",
+    "TargetObject",
+    "Details",
+    "PipeName",
+    "Name",
+    "Query",
+    "Destination",
+    "Consumer",
+    "Filter",
+    "QueryName",
+    "UtcTime",
+    "HostProcess",
+    "ProviderName",
+    "ProviderPath",
+    "ClientMachine",
+    "ResultCode",
+    "Operation",
+    "Namespace",
+    "Processid",
+    "MachineName",
+    "CONSUMER",
+    "PossibleCause",
+    "ContextInfo",
+    "Payload",
+    "ScriptBlockText",
+    "Path",
+    "Data",
+    "Data2",
+    "Data3",
+    "connection",
+    "resourceUri",
+    "EventPayload",
+    "username",
+    "authenticationMechanism",
+    "Address",
+    "Param1",
+    "Param2",
+    "Param3",
+    "ClientIP",
+    "ConnType",
+    "IPString",
+    "UserContext",
+    "UserName",
+    "ActionName",
 ];
 
 const GARBAGE: &[&str] = &[
@@ -1938,10 +2382,26 @@ const GARBAGE: &[&str] = &[
 #[test]
 fn garbage_never_panics() {
     let channels = [
-        SECURITY, SYSTEM, SYSMON, WMI, PS, WINPS, WINRM, LSM, RCM, RDPCORE, TASKS,
-        "Application", "security", "",
+        SECURITY,
+        SYSTEM,
+        SYSMON,
+        WMI,
+        PS,
+        WINPS,
+        WINRM,
+        LSM,
+        RCM,
+        RDPCORE,
+        TASKS,
+        "Application",
+        "security",
+        "",
     ];
-    let ids: Vec<u32> = ROWS.iter().map(|r| r.event_id).chain([0, u32::MAX]).collect();
+    let ids: Vec<u32> = ROWS
+        .iter()
+        .map(|r| r.event_id)
+        .chain([0, u32::MAX])
+        .collect();
     let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = move || {
         seed ^= seed << 13;
@@ -1990,7 +2450,12 @@ fn every_row_maps_to_its_event_type() {
             row.event_id,
             row.event_types
         );
-        assert!(s(&e, f::DESCRIPTION).is_some(), "{} {}", row.channel, row.event_id);
+        assert!(
+            s(&e, f::DESCRIPTION).is_some(),
+            "{} {}",
+            row.channel,
+            row.event_id
+        );
         if t == "GENERIC_EVENT" {
             // Rows that are generic by type still get their own description.
             assert!(s(&e, f::PRINCIPAL_HOSTNAME).is_some() || s(&e, f::TARGET_HOSTNAME).is_some());
@@ -2006,7 +2471,10 @@ fn every_row_has_a_test_and_a_documented_line() {
     for row in ROWS {
         let line = format!("| {} | {} |", row.channel, row.event_id);
         assert!(text.contains(&line), "docs/mapping.md lacks a row `{line}`");
-        let doc_line = text.lines().find(|l| l.starts_with(&line)).unwrap_or_default();
+        let doc_line = text
+            .lines()
+            .find(|l| l.starts_with(&line))
+            .unwrap_or_default();
         assert!(
             doc_line.contains(row.event_types),
             "docs row `{line}` must name {}",

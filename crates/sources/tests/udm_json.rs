@@ -183,7 +183,10 @@ fn camel_and_snake_spellings_give_the_same_event() {
     assert_eq!(a, b);
     assert_eq!(a.str(f::TARGET_IP), Some("10.1.2.50"));
     assert_eq!(a.get(f::TARGET_PORT), Some(&V::Int(3389)));
-    assert_eq!(a.str(f::PRINCIPAL_PATH), Some("C:\\Windows\\System32\\mstsc.exe"));
+    assert_eq!(
+        a.str(f::PRINCIPAL_PATH),
+        Some("C:\\Windows\\System32\\mstsc.exe")
+    );
     assert_eq!(extra(&a, "DestinationPortName"), Some("ms-wbt-server"));
     assert_eq!(a.additional.len(), 1);
 }
@@ -231,8 +234,14 @@ fn unusable_values_are_kept_in_additional() {
 fn not_udm_is_an_error() {
     let cases = [
         (json!([1, 2]), "expected a JSON object, found an array"),
-        (json!("USER_LOGIN"), "expected a JSON object, found a string"),
-        (json!({"EventID": 4624, "Channel": "Security"}), "neither \"metadata\" nor \"udm\""),
+        (
+            json!("USER_LOGIN"),
+            "expected a JSON object, found a string",
+        ),
+        (
+            json!({"EventID": 4624, "Channel": "Security"}),
+            "neither \"metadata\" nor \"udm\"",
+        ),
         (json!({"name": "x", "udm": "nope"}), "\"udm\" is a string"),
         (json!({"metadata": [1]}), "\"metadata\" is an array"),
     ];

@@ -191,12 +191,17 @@ fn event_viewer_save_as_xml() {
         rec.get("CommandLine"),
         Some("cmd.exe /c \"whoami & ipconfig /all\" > C:\\Users\\Public\\o.txt")
     );
-    assert_eq!(rec.get("NewProcessName"), Some("C:\\Windows\\System32\\cmd.exe"));
+    assert_eq!(
+        rec.get("NewProcessName"),
+        Some("C:\\Windows\\System32\\cmd.exe")
+    );
     assert_eq!(rec.get("MandatoryLabel"), Some("S-1-16-16384"));
     assert_eq!(rec.get("SubjectUserName"), Some("FS01$"));
     assert_eq!(rec.data.len(), 7);
     let raw = raw.as_deref().expect("raw");
-    assert!(raw.starts_with("<Event xmlns=\"http://schemas.microsoft.com/win/2004/08/events/event\">\n  <System>"));
+    assert!(raw.starts_with(
+        "<Event xmlns=\"http://schemas.microsoft.com/win/2004/08/events/event\">\n  <System>"
+    ));
     assert!(raw.ends_with("</EventData>\n</Event>"));
 
     // Classic event: unnamed Data numbered, Binary kept, empty Data kept as "".
@@ -271,7 +276,9 @@ fn splunk_xmlwineventlog_lines() {
     assert_eq!(rec.get("SessionID"), Some("3"));
     assert_eq!(rec.get("Address"), Some("10.1.2.50"));
     assert_eq!(rec.data.len(), 3);
-    assert!(rec.extra[0].1.starts_with("Remote Desktop Services: Session logon succeeded:\r\n"));
+    assert!(rec.extra[0]
+        .1
+        .starts_with("Remote Desktop Services: Session logon succeeded:\r\n"));
 
     let (rec, _, _) = &sink.records[2];
     assert_eq!(rec.event_id, Some(3));
@@ -317,8 +324,14 @@ fn broken_events_are_reported_and_reading_goes_on() {
 
     // #2 cut short by #3.
     assert_eq!(offset(&issues[0]), starts[1]);
-    assert!(issues[0].message.contains("event #2 (line 2)"), "{}", issues[0].message);
-    assert!(issues[0].message.contains(&format!("next <Event> at byte offset {}", starts[2])));
+    assert!(
+        issues[0].message.contains("event #2 (line 2)"),
+        "{}",
+        issues[0].message
+    );
+    assert!(issues[0]
+        .message
+        .contains(&format!("next <Event> at byte offset {}", starts[2])));
     // #4: unknown entity, reported at its position inside the event.
     let bogus = text.find("&bogus;").expect("entity") as u64;
     assert_eq!(offset(&issues[1]), bogus);
@@ -339,7 +352,9 @@ fn broken_events_are_reported_and_reading_goes_on() {
     assert!(issues[4].message.starts_with("malformed event #8 (line 8"));
     // #10: the file ends inside it.
     assert_eq!(offset(&issues[5]), starts[9]);
-    assert!(issues[5].message.contains("event #10 (line 10) is truncated"));
+    assert!(issues[5]
+        .message
+        .contains("event #10 (line 10) is truncated"));
 }
 
 #[test]
@@ -367,7 +382,12 @@ fn text_that_is_no_xml_is_one_whole_file_issue() {
 
 #[test]
 fn empty_inputs_give_nothing() {
-    for input in [&b""[..], b"  \r\n", b"<?xml version=\"1.0\"?>\n<Events></Events>\n", b"<Events/>"] {
+    for input in [
+        &b""[..],
+        b"  \r\n",
+        b"<?xml version=\"1.0\"?>\n<Events></Events>\n",
+        b"<Events/>",
+    ] {
         let sink = read(input);
         assert!(sink.records.is_empty(), "{input:?}");
         assert!(sink.issues.is_empty(), "{input:?}: {:?}", sink.issues);
@@ -388,7 +408,11 @@ fn mini(id: &str, time: &str, data: &str) -> String {
 fn invalid_utf8_in_a_value_skips_only_that_event() {
     let mut bytes = mini("4624", "2024-03-05T10:15:30Z", "").into_bytes();
     let second_start = bytes.len();
-    let second = mini("4625", "2024-03-05T10:15:30Z", "<Data Name='TargetUserName'>ad\u{1}</Data>");
+    let second = mini(
+        "4625",
+        "2024-03-05T10:15:30Z",
+        "<Data Name='TargetUserName'>ad\u{1}</Data>",
+    );
     let bad_at = second_start + second.find('\u{1}').expect("marker");
     bytes.extend_from_slice(second.as_bytes());
     bytes[bad_at] = 0xFF;
@@ -398,7 +422,10 @@ fn invalid_utf8_in_a_value_skips_only_that_event() {
     assert_eq!(ids, vec![Some(4624), Some(4634)]);
     assert_eq!(sink.records[1].1.record, Some(3));
     assert_eq!(sink.issues.len(), 1);
-    assert_eq!(sink.issues[0].position, Position::Offset(second_start as u64));
+    assert_eq!(
+        sink.issues[0].position,
+        Position::Offset(second_start as u64)
+    );
     assert!(sink.issues[0]
         .message
         .contains(&format!("invalid UTF-8 at byte offset {bad_at}")));
@@ -418,7 +445,9 @@ fn non_numeric_event_id_and_bad_time() {
     assert_eq!(rec.time_micros, None);
     assert_eq!(rec.get("LogonType"), Some("3"));
     assert_eq!(sink.issues.len(), 2);
-    assert!(sink.issues[0].message.contains("EventID 'abc' is not a number"));
+    assert!(sink.issues[0]
+        .message
+        .contains("EventID 'abc' is not a number"));
     assert!(sink.issues[1]
         .message
         .contains("TimeCreated/@SystemTime 'last tuesday' is not an RFC 3339 time; event kept"));
@@ -440,7 +469,10 @@ fn markup_inside_cdata_and_comments_does_not_split_events() {
     assert!(sink.issues.is_empty(), "{:?}", sink.issues);
     assert_eq!(sink.records.len(), 2);
     let rec = &sink.records[0].0;
-    assert_eq!(rec.get("ScriptBlockText"), Some("Write-Host '</Event><Event>'"));
+    assert_eq!(
+        rec.get("ScriptBlockText"),
+        Some("Write-Host '</Event><Event>'")
+    );
     assert_eq!(rec.get("Hidden"), None);
     assert_eq!(rec.get("Path"), Some("a<b&cAB"));
     assert_eq!(sink.records[1].0.event_id, Some(4105));
@@ -492,7 +524,12 @@ fn reading_stops_when_the_sink_says_so() {
         issues: 0,
     };
     let bytes = fixture("broken_events.xml");
-    let flow = read_xml(bytes.as_slice(), "b.xml", &ReadOptions::default(), &mut sink);
+    let flow = read_xml(
+        bytes.as_slice(),
+        "b.xml",
+        &ReadOptions::default(),
+        &mut sink,
+    );
     assert_eq!(flow, Flow::Stop);
     let ids: Vec<_> = sink.seen.iter().map(|r| r.event_id).collect();
     assert_eq!(ids, vec![Some(4624), Some(7045)]);
@@ -534,7 +571,12 @@ fn tiny_reads_give_the_same_result() {
             },
         );
         let mut trickled = CollectSink::default();
-        read_xml(reader, "evidence/test.xml", &ReadOptions::default(), &mut trickled);
+        read_xml(
+            reader,
+            "evidence/test.xml",
+            &ReadOptions::default(),
+            &mut trickled,
+        );
         assert_eq!(whole.records, trickled.records, "{name}");
         assert_eq!(whole.issues, trickled.issues, "{name}");
         assert!(!whole.records.is_empty());
@@ -555,16 +597,42 @@ fn every_prefix_of_an_export_gives_the_complete_events_and_at_most_one_issue() {
             (tag_end, end)
         })
         .collect();
-    for cut in (0..=bytes.len()).step_by(13).chain([bytes.len() - 1]) {
+    for cut in 0..=bytes.len() {
         let sink = read(&bytes[..cut]);
         let complete = spans.iter().filter(|&&(_, end)| end <= cut).count();
         let partial = spans
             .iter()
             .any(|&(tag_end, end)| tag_end <= cut && cut < end);
+        let in_first_tag = cut > 0 && cut < spans[0].0;
+        let in_later_tag = (1..starts.len()).find(|&i| starts[i] < cut && cut < spans[i].0);
         assert_eq!(sink.records.len(), complete, "cut at {cut}");
-        assert_eq!(sink.issues.len(), usize::from(partial), "cut at {cut}: {:?}", sink.issues);
+        assert_eq!(
+            sink.issues.len(),
+            usize::from(partial || in_first_tag || in_later_tag.is_some()),
+            "cut at {cut}: {:?}",
+            sink.issues
+        );
         if partial {
             assert!(sink.issues[0].message.contains("truncated"));
+            assert_eq!(
+                sink.issues[0].position,
+                Position::Offset(starts[complete] as u64)
+            );
+        }
+        if let Some(i) = in_later_tag {
+            assert_eq!(sink.issues[0].position, Position::Offset(starts[i] as u64));
+            assert!(sink.issues[0]
+                .message
+                .starts_with("the file ends inside a tag"));
+        }
+        if in_first_tag {
+            assert_eq!(
+                sink.issues[0],
+                ReadIssue::whole_file(
+                    "evidence/test.xml",
+                    "the file ends inside its first tag; no Windows event found"
+                )
+            );
         }
     }
 }
@@ -579,7 +647,9 @@ fn mutated_input_never_panics_and_never_invents_events() {
         seed ^= seed << 17;
         seed
     };
-    let specials = [b'<', b'>', b'/', b'&', b'\'', b'"', b'!', b'?', b'[', 0xFF, 0x00];
+    let specials = [
+        b'<', b'>', b'/', b'&', b'\'', b'"', b'!', b'?', b'[', 0xFF, 0x00,
+    ];
     for _ in 0..300 {
         let mut bytes = original.clone();
         for _ in 0..(next() % 6 + 1) {

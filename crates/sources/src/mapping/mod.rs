@@ -114,7 +114,11 @@ pub const ROWS: &[MappedRow] = &[
     row(SYSTEM, 104, "SYSTEM_AUDIT_LOG_WIPE"),
     row(SYSTEM, 7000, "SERVICE_START"),
     row(SYSTEM, 7009, "SERVICE_START"),
-    row(SYSTEM, 7036, "SERVICE_UNSPECIFIED / SERVICE_START / SERVICE_STOP"),
+    row(
+        SYSTEM,
+        7036,
+        "SERVICE_UNSPECIFIED / SERVICE_START / SERVICE_STOP",
+    ),
     row(SYSTEM, 7040, "SERVICE_MODIFICATION"),
     row(SYSTEM, 7045, "SERVICE_CREATION"),
     row(SYSTEM, 10016, "GENERIC_EVENT"),
@@ -254,9 +258,7 @@ fn family(rec: &WinRecord) -> Family {
         "powershell" => Family::WindowsPowerShell,
         "microsoft-windows-winrm" => Family::WinRm,
         "microsoft-windows-terminalservices-localsessionmanager" => Family::TsLocalSession,
-        "microsoft-windows-terminalservices-remoteconnectionmanager" => {
-            Family::TsRemoteConnection
-        }
+        "microsoft-windows-terminalservices-remoteconnectionmanager" => Family::TsRemoteConnection,
         "microsoft-windows-remotedesktopservices-rdpcorets" => Family::RdpCoreTs,
         "microsoft-windows-taskscheduler" => Family::TaskScheduler,
         "microsoft-windows-windows defender" => Family::Defender,
@@ -349,11 +351,8 @@ impl<'a, 'b> Ctx<'a, 'b> {
         self.computer_to(f::PRINCIPAL_HOSTNAME);
         self.system_user_to_principal();
         let first_line = self
-            .rec
-            .extra
-            .iter()
-            .find(|(k, _)| k == "Message")
-            .and_then(|(_, m)| m.lines().map(str::trim).find(|l| !l.is_empty()));
+            .message()
+            .and_then(|m| m.lines().map(str::trim).find(|l| !l.is_empty()));
         if let Some(line) = first_line {
             self.out.set_str(f::DESCRIPTION, line);
         }
@@ -415,6 +414,15 @@ impl<'a, 'b> Ctx<'a, 'b> {
             .iter()
             .filter_map(|(_, v)| clean(v))
             .find(|v| pred(v))
+    }
+
+    /// An export's rendered message (`extra["Message"]`), when the reader kept one.
+    pub fn message(&self) -> Option<&'a str> {
+        let rec: &'a WinRecord = self.rec;
+        rec.extra
+            .iter()
+            .find(|(k, _)| k == "Message")
+            .and_then(|(_, m)| clean(m))
     }
 
     pub fn computer(&self) -> Option<&'a str> {
@@ -507,13 +515,10 @@ impl<'a, 'b> Ctx<'a, 'b> {
         Some(n)
     }
 
-    /// A TCP/UDP port (0..=65535).
+    /// A TCP/UDP port (1..=65535); 0 is a placeholder and is not placed.
     pub fn place_port(&mut self, field: Field, name: &str) -> Option<i64> {
         let v = self.get(name)?;
-        let n = v
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (0..=65535).contains(n))?;
+        let n = v.parse::<i64>().ok().filter(|n| (1..=65535).contains(n))?;
         self.out.set_int(field, n);
         self.consume(name);
         Some(n)
@@ -670,7 +675,10 @@ mod tests {
 
     #[test]
     fn self_hosts() {
-        assert!(host_is_self("WORKSTATION5", Some("workstation5.theshire.local")));
+        assert!(host_is_self(
+            "WORKSTATION5",
+            Some("workstation5.theshire.local")
+        ));
         assert!(host_is_self("\\\\workstation5", Some("WORKSTATION5")));
         assert!(host_is_self("localhost", None));
         assert!(host_is_self("127.0.0.1", Some("x")));

@@ -5,7 +5,9 @@
 use lateral_model::f;
 use lateral_model::vocab::event_type as et;
 
-use super::text::{block_value, mof_property, split_down_level, split_ip_port, utf16le_hex_strings};
+use super::text::{
+    block_value, mof_property, split_down_level, split_ip_port, utf16le_hex_strings,
+};
 use super::{valid_ip, Ctx};
 
 /// PowerShell activity has no closer UDM type than this.
@@ -57,7 +59,9 @@ fn wmi_client_failure(cx: &mut Ctx) {
 fn wmi_temporary_subscription(cx: &mut Ctx) {
     cx.event_type(et::GENERIC_EVENT);
     cx.computer_to(f::TARGET_HOSTNAME);
-    cx.place(f::TARGET_RESOURCE, "Namespace");
+    if cx.place(f::TARGET_RESOURCE, "NamespaceName").is_none() {
+        cx.place(f::TARGET_RESOURCE, "Namespace");
+    }
     cx.place_account(f::PRINCIPAL_USERID, f::PRINCIPAL_DOMAIN, "User");
     cx.place_pid(f::PRINCIPAL_PID, "Processid");
     match cx.place_host(&[f::PRINCIPAL_HOSTNAME], "MachineName") {
@@ -151,7 +155,10 @@ fn script_block(cx: &mut Ctx) {
 /// `UserId` → `principal.user`, the pipeline `CommandLine` → description.
 pub(super) fn windows_powershell(cx: &mut Ctx, id: u32) -> bool {
     let (describe, host_field) = match id {
-        400 => ("PowerShell engine state changed to Available", f::TARGET_CMD),
+        400 => (
+            "PowerShell engine state changed to Available",
+            f::TARGET_CMD,
+        ),
         403 => ("PowerShell engine state changed to Stopped", f::TARGET_CMD),
         600 => ("PowerShell provider started", f::TARGET_CMD),
         800 => ("PowerShell pipeline execution details", f::PRINCIPAL_CMD),
@@ -161,7 +168,11 @@ pub(super) fn windows_powershell(cx: &mut Ctx, id: u32) -> bool {
     cx.computer_to(f::PRINCIPAL_HOSTNAME);
     cx.system_user_to_principal();
     cx.describe(describe);
-    let block = cx.find_value(|v| v.contains("HostApplication="));
+    // Flattened exports (NXLog) may have dropped the unnamed data; the rendered message
+    // holds the same block.
+    let block = cx
+        .find_value(|v| v.contains("HostApplication="))
+        .or_else(|| cx.message().filter(|m| m.contains("HostApplication=")));
     if let Some(block) = block {
         if let Some(host) = block_value(block, "HostApplication") {
             cx.set(host_field, host);
@@ -190,18 +201,16 @@ pub(super) fn winrm(cx: &mut Ctx, id: u32) -> bool {
     true
 }
 
-/// 6 (client side): `connection` names the remote host (possibly as a URL).
+/// 6 (client side): `connection` (`host/wsman?PSVersion=5.1`, sometimes with a scheme and
+/// port) → `target.url` as logged, its host → `target.hostname` or `target.ip`.
 fn winrm_session(cx: &mut Ctx) {
     cx.event_type(et::NETWORK_CONNECTION);
     cx.describe("Creating WSMan session");
     cx.set(f::DIRECTION, "OUTBOUND");
     cx.computer_to(f::PRINCIPAL_HOSTNAME);
     cx.system_user_to_principal();
-    if let Some(conn) = cx.take("connection") {
+    if let Some(conn) = cx.place(f::TARGET_URL, "connection") {
         let host = url_host(conn);
-        if conn.contains("://") {
-            cx.set(f::TARGET_URL, conn);
-        }
         if let Some(ip) = valid_ip(host) {
             cx.set(f::TARGET_IP, &ip);
             cx.loopback_if_ip(&ip);
@@ -281,8 +290,16 @@ pub(super) fn ts_local_session(cx: &mut Ctx, id: u32) -> bool {
             "Remote Desktop Services: Session logon succeeded",
             Some("REMOTE_INTERACTIVE"),
         ),
-        23 => (et::USER_LOGOUT, "Remote Desktop Services: Session logoff succeeded", None),
-        24 => (et::USER_LOGOUT, "Remote Desktop Services: Session has been disconnected", None),
+        23 => (
+            et::USER_LOGOUT,
+            "Remote Desktop Services: Session logoff succeeded",
+            None,
+        ),
+        24 => (
+            et::USER_LOGOUT,
+            "Remote Desktop Services: Session has been disconnected",
+            None,
+        ),
         25 => (
             et::USER_LOGIN,
             "Remote Desktop Services: Session reconnection succeeded",
@@ -386,6 +403,8 @@ mod tests {
         assert_eq!(url_host("dc1"), "dc1");
         assert_eq!(url_host("https://[fe80::1]:5986/wsman?x"), "fe80::1");
         assert_eq!(url_host("http://u@h/"), "h");
+        assert_eq!(url_host("192.168.1.1/wsman?PSVersion=2.0"), "192.168.1.1");
+        assert_eq!(url_host("dc1:5985/wsman"), "dc1");
         assert_eq!(url_host(""), "");
     }
 }

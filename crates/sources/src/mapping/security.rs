@@ -57,20 +57,25 @@ fn auth_package(cx: &mut Ctx) {
 
 /// The remote client of an inbound logon or share access: `IpAddress`/`IpPort` →
 /// `principal.ip`/`port`, `WorkstationName` → `principal.hostname` and `src.hostname`; the
-/// logging computer → `target.hostname`. Local logons (no address, or a loopback one, and no
-/// workstation) get the computer as `principal.hostname` too.
+/// logging computer → `target.hostname`. Local logons (a loopback address, or a local logon
+/// type with neither address nor workstation) get the computer as `principal.hostname` too; a
+/// network logon without address stays without principal host.
 fn inbound_client(cx: &mut Ctx) {
     cx.address(f::PRINCIPAL_IP, f::PRINCIPAL_PORT, "IpAddress", "IpPort");
-    if let Some(ws) = cx.place_host(&[f::PRINCIPAL_HOSTNAME, f::SRC_HOSTNAME], "WorkstationName")
-    {
+    if let Some(ws) = cx.place_host(&[f::PRINCIPAL_HOSTNAME, f::SRC_HOSTNAME], "WorkstationName") {
         cx.loopback_if_self_host(ws);
     }
     cx.computer_to(f::TARGET_HOSTNAME);
-    let remote_ip = cx
-        .out
-        .str(f::PRINCIPAL_IP)
-        .is_some_and(|ip| !lateral_model::vocab::is_loopback_ip(ip));
-    if !remote_ip && !cx.is_set(f::PRINCIPAL_HOSTNAME) {
+    if cx.is_set(f::PRINCIPAL_HOSTNAME) {
+        return;
+    }
+    let local = match cx.out.str(f::PRINCIPAL_IP) {
+        Some(ip) => lateral_model::vocab::is_loopback_ip(ip),
+        None => cx
+            .get("LogonType")
+            .is_some_and(|t| matches!(t, "0" | "2" | "4" | "5" | "7" | "9" | "11" | "13")),
+    };
+    if local {
         cx.computer_to(f::PRINCIPAL_HOSTNAME);
     }
 }
@@ -198,7 +203,10 @@ fn scheduled_task(cx: &mut Ctx, id: u32) {
         4699 => (et::SCHEDULED_TASK_DELETION, "A scheduled task was deleted"),
         4700 => ("SCHEDULED_TASK_ENABLE", "A scheduled task was enabled"),
         4701 => ("SCHEDULED_TASK_DISABLE", "A scheduled task was disabled"),
-        _ => (et::SCHEDULED_TASK_MODIFICATION, "A scheduled task was updated"),
+        _ => (
+            et::SCHEDULED_TASK_MODIFICATION,
+            "A scheduled task was updated",
+        ),
     };
     cx.event_type(t);
     cx.describe(d);

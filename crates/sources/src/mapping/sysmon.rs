@@ -145,7 +145,12 @@ fn network_connection(cx: &mut Ctx) {
     // The local side's host name is the logging computer (its logged name stays in
     // additional.fields); the remote side's is placed as logged.
     let (local_host, remote_end, remote_host_field, remote_ip) = if outbound {
-        (f::PRINCIPAL_HOSTNAME, acceptor, f::TARGET_HOSTNAME, acceptor_ip)
+        (
+            f::PRINCIPAL_HOSTNAME,
+            acceptor,
+            f::TARGET_HOSTNAME,
+            acceptor_ip,
+        )
     } else {
         (f::TARGET_HOSTNAME, opener, f::PRINCIPAL_HOSTNAME, opener_ip)
     };
@@ -264,10 +269,7 @@ fn file_deleted(cx: &mut Ctx, id: u32) {
 fn registry(cx: &mut Ctx, id: u32) {
     let op = cx.get("EventType").unwrap_or("").to_ascii_lowercase();
     let (t, d) = match id {
-        12 if op.starts_with("delete") => (
-            et::REGISTRY_DELETION,
-            "Registry object deleted",
-        ),
+        12 if op.starts_with("delete") => (et::REGISTRY_DELETION, "Registry object deleted"),
         12 => (et::REGISTRY_CREATION, "Registry object added"),
         13 => (et::REGISTRY_MODIFICATION, "Registry value set"),
         _ => (et::REGISTRY_MODIFICATION, "Registry object renamed"),

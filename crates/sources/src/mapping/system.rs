@@ -132,13 +132,18 @@ fn dcom_denied(cx: &mut Ctx) {
     // The COM server (on this computer) is the target; the requesting account/address acts.
     cx.computer_to(f::TARGET_HOSTNAME);
     let clsid = cx.place(f::TARGET_RESOURCE, "param4");
-    let appid = cx.get("param5").filter(|a| !a.eq_ignore_ascii_case("Unavailable"));
+    let appid = cx
+        .get("param5")
+        .filter(|a| !a.eq_ignore_ascii_case("Unavailable"));
     if appid.is_some() {
         cx.place(f::TARGET_APPLICATION, "param5");
     }
     cx.place(f::PRINCIPAL_DOMAIN, "param6");
     cx.place(f::PRINCIPAL_USERID, "param7");
-    if cx.get("param8").is_some_and(|s| s.to_ascii_uppercase().starts_with("S-1-")) {
+    if cx
+        .get("param8")
+        .is_some_and(|s| s.to_ascii_uppercase().starts_with("S-1-"))
+    {
         cx.place_sid(f::PRINCIPAL_SID, "param8");
     }
     cx.system_user_to_principal();

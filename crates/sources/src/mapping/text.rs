@@ -415,14 +415,23 @@ mod tests {
                 "C:\\Program Files\\Foo Bar\\svc.exe -k x",
                 "C:\\Program Files\\Foo Bar\\svc.exe",
             ),
-            ("C:\\WINDOWS\\a.exe C:\\WINDOWS\\b.exe", "C:\\WINDOWS\\a.exe"),
+            (
+                "C:\\WINDOWS\\a.exe C:\\WINDOWS\\b.exe",
+                "C:\\WINDOWS\\a.exe",
+            ),
             (
                 "%SystemRoot%\\system32\\svchost.exe -k netsvcs",
                 "%SystemRoot%\\system32\\svchost.exe",
             ),
-            ("powershell.exe -c Reset-ComputerMachinePassword", "powershell.exe"),
+            (
+                "powershell.exe -c Reset-ComputerMachinePassword",
+                "powershell.exe",
+            ),
             ("\"unterminated path", "unterminated path"),
-            ("  \\SystemRoot\\System32\\drivers\\x.sys ", "\\SystemRoot\\System32\\drivers\\x.sys"),
+            (
+                "  \\SystemRoot\\System32\\drivers\\x.sys ",
+                "\\SystemRoot\\System32\\drivers\\x.sys",
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(service_executable(input), Some(want), "{input}");
@@ -445,10 +454,16 @@ mod tests {
         );
         assert_eq!(xml_element_text(xml, "Author"), None);
         assert_eq!(xml_element_text("<A/>", "A").as_deref(), Some(""));
-        assert_eq!(xml_element_text("<A x='1'>v</A>", "A").as_deref(), Some("v"));
+        assert_eq!(
+            xml_element_text("<A x='1'>v</A>", "A").as_deref(),
+            Some("v")
+        );
         assert_eq!(xml_element_text("<A>unclosed", "A"), None);
         assert_eq!(xml_element_text("<", "A"), None);
-        assert_eq!(xml_unescape("a &#65;&#x42; &bogus; & &lt;"), "a AB &bogus; & <");
+        assert_eq!(
+            xml_unescape("a &#65;&#x42; &bogus; & &lt;"),
+            "a AB &bogus; & <"
+        );
         assert_eq!(xml_unescape("&#xFFFFFFFF;"), "&#xFFFFFFFF;");
     }
 
@@ -464,32 +479,59 @@ mod tests {
 
     #[test]
     fn addresses_and_codes() {
-        assert_eq!(split_ip_port("10.0.2.16:52202"), ("10.0.2.16", Some("52202")));
-        assert_eq!(split_ip_port("[10.0.2.16]:59407"), ("10.0.2.16", Some("59407")));
+        assert_eq!(
+            split_ip_port("10.0.2.16:52202"),
+            ("10.0.2.16", Some("52202"))
+        );
+        assert_eq!(
+            split_ip_port("[10.0.2.16]:59407"),
+            ("10.0.2.16", Some("59407"))
+        );
         assert_eq!(split_ip_port("[fe80::1]:3389"), ("fe80::1", Some("3389")));
         assert_eq!(split_ip_port("fe80::1"), ("fe80::1", None));
         assert_eq!(split_ip_port("[broken"), ("broken", None));
-        assert_eq!(ntstatus_text("0xC000006D"), Some("bad user name or password"));
-        assert_eq!(ntstatus_text("0xc0000064"), Some("user name does not exist"));
-        assert_eq!(kerberos_status_text("0x18"), Some("pre-authentication failed (wrong password)"));
+        assert_eq!(
+            ntstatus_text("0xC000006D"),
+            Some("bad user name or password")
+        );
+        assert_eq!(
+            ntstatus_text("0xc0000064"),
+            Some("user name does not exist")
+        );
+        assert_eq!(
+            kerberos_status_text("0x18"),
+            Some("pre-authentication failed (wrong password)")
+        );
         assert_eq!(app_protocol_for_port(445), Some("SMB"));
         assert_eq!(ip_protocol_for_number("17"), Some("UDP"));
-        assert_eq!(split_upn("pgustavo@THESHIRE.LOCAL"), ("pgustavo", Some("THESHIRE.LOCAL")));
+        assert_eq!(
+            split_upn("pgustavo@THESHIRE.LOCAL"),
+            ("pgustavo", Some("THESHIRE.LOCAL"))
+        );
         assert_eq!(split_upn("@x"), ("@x", None));
-        assert_eq!(split_down_level("NT AUTHORITY\\SYSTEM"), (Some("NT AUTHORITY"), "SYSTEM"));
+        assert_eq!(
+            split_down_level("NT AUTHORITY\\SYSTEM"),
+            (Some("NT AUTHORITY"), "SYSTEM")
+        );
     }
 
     #[test]
     fn blocks_and_payloads() {
         let ctx = "        Severity = Informational\r\n        Host Application = powershell.exe -enc A==\r\n        User = THESHIRE\\pgustavo\r\n";
-        assert_eq!(block_value(ctx, "Host Application"), Some("powershell.exe -enc A=="));
+        assert_eq!(
+            block_value(ctx, "Host Application"),
+            Some("powershell.exe -enc A==")
+        );
         assert_eq!(block_value(ctx, "user"), Some("THESHIRE\\pgustavo"));
         assert_eq!(block_value(ctx, "Missing"), None);
         let uri = "68007400740070003A002F002F0078000000";
         assert_eq!(utf16le_hex_strings(uri), vec!["http://x".to_string()]);
         assert!(utf16le_hex_strings("zz").is_empty());
         assert!(utf16le_hex_strings("123").is_empty());
-        assert_eq!(parse_utc_time("2019-04-30 20:32:51.123"), Some(1_556_656_371_123_000));
+        assert_eq!(
+            parse_utc_time("2019-04-30 20:32:51.123"),
+            Some(1_556_656_371_123_000)
+        );
         let mof = "instance of CommandLineEventConsumer\n{\n\tCommandLineTemplate = \"cmd.exe /c \\\"C:\\\\x.bat\\\"\";\n\tName = \"Updater\";\n};";
         assert_eq!(
             mof_property(mof, "CommandLineTemplate").as_deref(),
@@ -497,6 +539,9 @@ mod tests {
         );
         assert_eq!(mof_property(mof, "Name").as_deref(), Some("Updater"));
         assert_eq!(mof_property(mof, "Missing"), None);
-        assert_eq!(com_class_name("{49B2791A-B1AE-4C90-9B8E-E860BA07F889}"), Some("MMC20.Application"));
+        assert_eq!(
+            com_class_name("{49B2791A-B1AE-4C90-9B8E-E860BA07F889}"),
+            Some("MMC20.Application")
+        );
     }
 }
