@@ -2,7 +2,7 @@
 //!
 //! Owns the UDM search language of lateral: text → tokens ([`lexer`]) → surface syntax tree
 //! ([`parser`], [`ast`]) → core tree ([`normalise`]) → real UDM text ([`Query::to_udm`]) and
-//! a DataFusion filter [`Expr`](datafusion::logical_expr::Expr) ([`compile()`]), plus the
+//! a DataFusion filter [`Expr`] ([`compile()`]), plus the
 //! scalar UDFs that filter needs ([`udfs`]).
 //!
 //! It must not execute queries (that is `lateral-engine`), read evidence files (readers live

@@ -700,3 +700,30 @@ async fn many_alternatives_execute() {
         .join(" OR ");
     assert_eq!(matching(&events, &text, &none()).await, vec![1]);
 }
+
+#[tokio::test]
+async fn the_cidr_udf_is_registered_by_name() {
+    let ctx = SessionContext::new();
+    for udf in udfs() {
+        ctx.register_udf(udf);
+    }
+    let batches = ctx
+        .sql("SELECT lateral_ip_in_cidr('10.1.2.3', '192.168.0.0/16', '10.0.0.0/8') AS a, lateral_ip_in_cidr('::1', '10.0.0.0/8') AS b")
+        .await
+        .expect("plans")
+        .collect()
+        .await
+        .expect("runs");
+    let a = batches[0]
+        .column(0)
+        .as_any()
+        .downcast_ref::<datafusion::arrow::array::BooleanArray>()
+        .expect("bool");
+    let b = batches[0]
+        .column(1)
+        .as_any()
+        .downcast_ref::<datafusion::arrow::array::BooleanArray>()
+        .expect("bool");
+    assert!(a.value(0));
+    assert!(!b.value(0));
+}

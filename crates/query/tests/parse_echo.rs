@@ -640,3 +640,56 @@ fn generated_queries_never_panic_and_always_round_trip() {
         "too few generated queries compile: {compiled}"
     );
 }
+
+/// Character soup: arbitrary short strings over the language's special characters parse or
+/// fail cleanly, and whatever parses round-trips.
+#[test]
+fn character_soup_never_panics() {
+    const ALPHABET: &[char] = &[
+        '(', ')', '[', ']', '"', '\'', '`', '\\', '/', '%', '@', '=', '!', '<', '>', '&', '|', ',',
+        ' ', '\n', '\t', '0', '9', '-', '.', ':', 'a', 'Z', '_', 'é', '\u{0}', '\u{202e}',
+    ];
+    const WORDS: &[&str] = &[
+        "target.port",
+        "principal.hostname",
+        "additional.fields",
+        "AND",
+        "or",
+        "NOT",
+        "in",
+        "nocase",
+        "regex",
+        "cidr",
+        "CONTAINS",
+        "true",
+        "re.regex",
+        "net.ip_in_range_cidr",
+    ];
+    let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+    let lists = lists();
+    for _ in 0..30_000 {
+        let len = r.below(16);
+        let mut text = String::new();
+        for _ in 0..len {
+            if r.below(4) == 0 {
+                text.push_str(r.pick(WORDS));
+            } else {
+                text.push(ALPHABET[r.below(ALPHABET.len())]);
+            }
+        }
+        match parse(&text) {
+            Ok(a) => {
+                let echo = a.to_udm();
+                let b = parse(&echo)
+                    .unwrap_or_else(|e| panic!("echo of {text:?} does not parse: {echo}\n{e}"));
+                assert_eq!(a.core(), b.core(), "{text:?}");
+                let _ = compile(&a, &lists);
+            }
+            Err(e) => {
+                assert!(e.position <= text.chars().count(), "{text:?}: {e}");
+                // Rendering never panics either.
+                assert!(!e.to_string().is_empty());
+            }
+        }
+    }
+}

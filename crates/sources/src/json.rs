@@ -11,6 +11,7 @@
 //! A line or object that is not valid JSON, or not a known dialect, is reported with its line
 //! and skipped; reading goes on.
 
+use std::collections::HashMap;
 use std::io::BufRead;
 
 use lateral_model::Provenance;
@@ -41,6 +42,7 @@ pub fn read_json<R: BufRead>(
         mode: Mode::Undecided,
         framer: Framer::default(),
         ordinal: 0,
+        clock: LocalClock::default(),
     };
     let mut line: Vec<u8> = Vec::new();
     loop {
@@ -63,6 +65,9 @@ pub fn read_json<R: BufRead>(
         if st.handle_line(&line, line_offset, sink) == Flow::Stop {
             return Flow::Stop;
         }
+    }
+    if st.clock.flush_all(sink) == Flow::Stop {
+        return Flow::Stop;
     }
     if st.framer.depth > 0 || !st.framer.buf.is_empty() {
         sink.issue(ReadIssue::new(
@@ -91,6 +96,118 @@ struct State<'a> {
     mode: Mode,
     framer: Framer,
     ordinal: i64,
+    clock: LocalClock,
+}
+
+type Pending = (WinRecord, Provenance, Option<String>);
+
+/// Records holding only local time (flattened exports without `@timestamp`) wait here until
+/// their host's UTC offset is learned from a Sysmon record carrying both `UtcTime` and the
+/// local time; at most [`MAX_PENDING`] wait, then they go out uncorrected with a note.
+#[derive(Default)]
+struct LocalClock {
+    offsets: HashMap<String, i64>,
+    pending: Vec<Pending>,
+}
+
+const MAX_PENDING: usize = 20_000;
+
+fn host_key(rec: &WinRecord) -> String {
+    rec.computer
+        .as_deref()
+        .map(lateral_model::vocab::short_hostname)
+        .unwrap_or_default()
+}
+
+fn uses_local_time(rec: &WinRecord) -> bool {
+    rec.extra
+        .iter()
+        .any(|(k, v)| k == "lateral.time_source" && (v == "TimeCreated" || v == "EventTime"))
+}
+
+fn correct(rec: &mut WinRecord, offset: i64) {
+    if let Some(t) = rec.time_micros {
+        rec.time_micros = Some(t - offset);
+        rec.extra.push((
+            "lateral.time_note".into(),
+            format!(
+                "local time converted to UTC with offset {:+} min learned from Sysmon UtcTime on this host",
+                offset / 60_000_000
+            ),
+        ));
+    }
+}
+
+impl LocalClock {
+    /// Learn an offset from a Sysmon record's `UtcTime` and local timestamp.
+    fn learn(&mut self, v: &Value, rec: &WinRecord, sink: &mut dyn RecordSink) -> Flow {
+        let Some(o) = v.as_object() else {
+            return Flow::Continue;
+        };
+        let utc = get_text(o, &["UtcTime"]).and_then(|s| parse_system_time(&s));
+        let local = get_text(o, &["TimeCreated", "EventTime"]).and_then(|s| parse_system_time(&s));
+        let (Some(utc), Some(local)) = (utc, local) else {
+            return Flow::Continue;
+        };
+        if o.contains_key("@timestamp") {
+            return Flow::Continue;
+        }
+        // Zones are whole quarter hours; round away logging latency.
+        const QUARTER: i64 = 15 * 60 * 1_000_000;
+        let offset = ((local - utc) as f64 / QUARTER as f64).round() as i64 * QUARTER;
+        let host = host_key(rec);
+        if self.offsets.contains_key(&host) {
+            return Flow::Continue;
+        }
+        self.offsets.insert(host.clone(), offset);
+        let (ready, waiting): (Vec<Pending>, Vec<Pending>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|(r, _, _)| host_key(r) == host);
+        self.pending = waiting;
+        for (mut r, p, raw) in ready {
+            correct(&mut r, offset);
+            if sink.record(r, p, raw) == Flow::Stop {
+                return Flow::Stop;
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Hand a record on, correcting or holding it when it carries local time only.
+    fn pass(
+        &mut self,
+        mut rec: WinRecord,
+        prov: Provenance,
+        raw: Option<String>,
+        sink: &mut dyn RecordSink,
+    ) -> Flow {
+        if !uses_local_time(&rec) {
+            return sink.record(rec, prov, raw);
+        }
+        if let Some(off) = self.offsets.get(&host_key(&rec)) {
+            correct(&mut rec, *off);
+            return sink.record(rec, prov, raw);
+        }
+        self.pending.push((rec, prov, raw));
+        if self.pending.len() > MAX_PENDING {
+            return self.flush_all(sink);
+        }
+        Flow::Continue
+    }
+
+    /// Release every held record, uncorrected.
+    fn flush_all(&mut self, sink: &mut dyn RecordSink) -> Flow {
+        for (mut r, p, raw) in std::mem::take(&mut self.pending) {
+            r.extra.push((
+                "lateral.time_note".into(),
+                "local time of an unknown zone, read as UTC (no Sysmon UtcTime to learn the offset from)".into(),
+            ));
+            if sink.record(r, p, raw) == Flow::Stop {
+                return Flow::Stop;
+            }
+        }
+        Flow::Continue
+    }
 }
 
 impl State<'_> {
@@ -277,8 +394,11 @@ impl State<'_> {
             }
             Dialect::Flat => {
                 let rec = record_from_flat(&value);
+                if self.clock.learn(&value, &rec, sink) == Flow::Stop {
+                    return Flow::Stop;
+                }
                 let raw = self.opts.want_raw.then(raw_text);
-                sink.record(rec, prov("JSON_FLAT"), raw)
+                self.clock.pass(rec, prov("JSON_FLAT"), raw, sink)
             }
             Dialect::Unknown => {
                 let keys: Vec<&str> = value
@@ -474,12 +594,6 @@ pub fn record_from_flat(v: &Value) -> WinRecord {
     }
     if let Some(src) = time_source {
         rec.extra.push(("lateral.time_source".into(), src.into()));
-        if src == "EventTime" {
-            rec.extra.push((
-                "lateral.time_note".into(),
-                "EventTime is local time of an unknown zone; read as UTC".into(),
-            ));
-        }
     }
     for (k, v) in o {
         let Some(text) = text_of(v) else { continue };
@@ -606,12 +720,35 @@ mod tests {
             s.records[0].0.get("NewProcessName"),
             Some("C:\\Windows\\System32\\calc.exe")
         );
-        assert_eq!(s.records[1].1.record, Some(8));
+        assert_eq!(s.records[1].1.record, Some(9));
 
         let s = read("[\n {\"winlog\": {\"event_id\": \"4624\", \"channel\": \"Security\", \"event_data\": {\"LogonType\": \"3\"}}, \"@timestamp\": \"2020-01-01T00:00:00Z\"},\n {\"foo\": 1}\n]\n");
         assert_eq!(s.records.len(), 1);
         assert_eq!(s.records[0].0.get("LogonType"), Some("3"));
         assert_eq!(s.issues.len(), 1, "unknown dialect is reported");
+    }
+
+    #[test]
+    fn local_time_is_corrected_from_sysmon_utctime() {
+        let s = read(concat!(
+            "{\"EventID\": 4697, \"Channel\": \"Security\", \"Hostname\": \"WS5\", \"TimeCreated\": \"2020-10-19 03:30:46.420\"}\n",
+            "{\"EventID\": 1, \"Channel\": \"Microsoft-Windows-Sysmon/Operational\", \"Hostname\": \"WS5\", \"TimeCreated\": \"2020-10-19 03:30:46.437\", \"UtcTime\": \"2020-10-19 07:30:46.435\"}\n",
+            "{\"EventID\": 4688, \"Channel\": \"Security\", \"Hostname\": \"WS5\", \"TimeCreated\": \"2020-10-19 03:30:46.500\"}\n",
+            "{\"EventID\": 4688, \"Channel\": \"Security\", \"Hostname\": \"OTHER\", \"TimeCreated\": \"2020-10-19 03:30:47.000\"}\n",
+        ));
+        let t = |id: u32, host: &str| {
+            s.records
+                .iter()
+                .find(|(r, _, _)| r.event_id == Some(id) && r.computer.as_deref() == Some(host))
+                .and_then(|(r, _, _)| r.time_micros)
+        };
+        let utc = |s: &str| parse_system_time(s);
+        assert_eq!(t(4697, "WS5"), utc("2020-10-19T07:30:46.420Z"));
+        assert_eq!(t(1, "WS5"), utc("2020-10-19T07:30:46.435Z"));
+        assert_eq!(t(4688, "WS5"), utc("2020-10-19T07:30:46.500Z"));
+        // No Sysmon on OTHER: left as read, with a note.
+        assert_eq!(t(4688, "OTHER"), utc("2020-10-19T03:30:47.000Z"));
+        assert_eq!(s.records.len(), 4);
     }
 
     #[test]

@@ -13,8 +13,30 @@ use crate::mapping::map_record;
 use crate::record::WinRecord;
 use crate::sink::{CollectSink, Flow, ReadOptions, RecordSink};
 
-/// Read one source into `sink`. Problems are reported to the sink; this never fails.
+/// Read one source into `sink`. Problems are reported to the sink; this never fails, and a
+/// panic inside a third-party parser is caught and reported as a problem with that file.
 pub fn read_source(src: &Source, opts: &ReadOptions, sink: &mut dyn RecordSink) -> Flow {
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_source_inner(src, opts, &mut *sink)
+    }));
+    match caught {
+        Ok(flow) => flow,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            sink.issue(ReadIssue::whole_file(
+                src.display.as_str(),
+                format!("reader failed on malformed input ({what}); the rest of this file is skipped"),
+            ));
+            Flow::Continue
+        }
+    }
+}
+
+fn read_source_inner(src: &Source, opts: &ReadOptions, sink: &mut dyn RecordSink) -> Flow {
     let file = src.display.as_str();
     match src.format {
         Format::Evtx => match &src.location {

@@ -743,23 +743,22 @@ impl<S: Read> Scanner<'_, S> {
                         } else {
                             current = Some(start);
                         }
-                    } else if current.is_none() {
-                        if !root_seen {
-                            root_seen = true;
-                            if local != b"Events" {
-                                self.sink.issue(ReadIssue::whole_file(
-                                    self.file,
-                                    format!(
-                                        "unknown XML dialect: root element <{}>; expected \
-                                         Windows event XML (<Event> or <Events>)",
-                                        String::from_utf8_lossy(&name)
-                                    ),
-                                ));
-                                return Flow::Continue;
-                            }
+                    } else if current.is_none() && !root_seen {
+                        root_seen = true;
+                        if local != b"Events" {
+                            self.sink.issue(ReadIssue::whole_file(
+                                self.file,
+                                format!(
+                                    "unknown XML dialect: root element <{}>; expected \
+                                     Windows event XML (<Event> or <Events>)",
+                                    String::from_utf8_lossy(&name)
+                                ),
+                            ));
+                            return Flow::Continue;
                         }
-                        // Other elements outside events (the `<Events>` root) are skipped.
                     }
+                    // Other elements (the `<Events>` root, strays between events, children of
+                    // an event) need nothing here.
                 }
             }
             if current.is_none() {

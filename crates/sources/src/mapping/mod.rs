@@ -407,7 +407,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
         Some(v)
     }
 
-    /// The first data value whose text satisfies `pred`, with its field name (not consumed).
+    /// The first data value whose text satisfies `pred` (not consumed).
     pub fn find_value(&self, pred: impl Fn(&str) -> bool) -> Option<&'a str> {
         let rec: &'a WinRecord = self.rec;
         rec.data

@@ -303,7 +303,8 @@ pub(crate) fn block_value<'s>(block: &'s str, key: &str) -> Option<&'s str> {
 /// strings it holds.
 pub(crate) fn utf16le_hex_strings(hex: &str) -> Vec<String> {
     let hex = hex.trim();
-    if hex.len() < 4 || hex.len() % 4 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if hex.len() < 4 || !hex.len().is_multiple_of(4) || !hex.bytes().all(|b| b.is_ascii_hexdigit())
+    {
         return Vec::new();
     }
     let units: Vec<u16> = hex
