@@ -3,8 +3,8 @@
 
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
 use lateral_query::{compile, parse, Lists};
+use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -18,7 +18,11 @@ fuzz_target!(|data: &[u8]| {
         Ok(q) => q,
         Err(e) => panic!("echo of an accepted query does not parse: {echo:?}\n{e}"),
     };
-    assert_eq!(query.core(), again.core(), "echo changed the query: {echo:?}");
+    assert_eq!(
+        query.core(),
+        again.core(),
+        "echo changed the query: {echo:?}"
+    );
     let lists = Lists::default();
     let _ = compile(&query, &lists);
     let _ = compile(&again, &lists);

@@ -33,7 +33,9 @@ enum Command {
     #[command(after_help = STATS_EXAMPLES)]
     Stats(StatsArgs),
     /// List the event fields (UDM paths) with their types and meaning.
-    #[command(after_help = "Example:\n  lateral fields\n  lateral fields --format md > docs/schema.md")]
+    #[command(
+        after_help = "Example:\n  lateral fields\n  lateral fields --format md > docs/schema.md"
+    )]
     Fields(FieldsArgs),
 }
 
@@ -226,8 +228,7 @@ fn open_engine(paths: &[PathBuf]) -> Result<std::result::Result<Engine, ExitCode
 /// 2 when nothing could be read at all, else 0.
 fn exit_code(engine: &Engine) -> ExitCode {
     let stats = engine.stats();
-    if stats.records.load(std::sync::atomic::Ordering::Relaxed) == 0
-        && !engine.issues().is_empty()
+    if stats.records.load(std::sync::atomic::Ordering::Relaxed) == 0 && !engine.issues().is_empty()
     {
         ExitCode::from(2)
     } else {

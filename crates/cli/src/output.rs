@@ -187,7 +187,11 @@ fn write_csv(out: &mut impl Write, batches: &[RecordBatch]) -> Result<()> {
         return Ok(());
     };
     let schema = first.schema();
-    let header: Vec<String> = schema.fields().iter().map(|f| csv_escape(f.name())).collect();
+    let header: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| csv_escape(f.name()))
+        .collect();
     writeln!(out, "{}", header.join(","))?;
     for b in batches {
         for row in 0..b.num_rows() {
@@ -203,7 +207,10 @@ fn write_csv(out: &mut impl Write, batches: &[RecordBatch]) -> Result<()> {
 const MAX_CELL: usize = 70;
 
 fn clip(s: &str) -> String {
-    let one_line: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let one_line: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     if one_line.chars().count() > MAX_CELL {
         let cut: String = one_line.chars().take(MAX_CELL - 1).collect();
         format!("{cut}…")
@@ -231,7 +238,10 @@ fn write_table(out: &mut impl Write, batches: &[RecordBatch]) -> Result<()> {
     let keep: Vec<usize> = (0..schema.fields().len())
         .filter(|&c| rows.iter().any(|r| !r[c].is_empty()))
         .collect();
-    let names: Vec<String> = keep.iter().map(|&c| schema.field(c).name().clone()).collect();
+    let names: Vec<String> = keep
+        .iter()
+        .map(|&c| schema.field(c).name().clone())
+        .collect();
     let widths: Vec<usize> = keep
         .iter()
         .enumerate()
@@ -257,10 +267,22 @@ fn write_table(out: &mut impl Write, batches: &[RecordBatch]) -> Result<()> {
     writeln!(
         out,
         "{}",
-        line(widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(String::as_str).collect())
+        line(
+            widths
+                .iter()
+                .map(|w| "-".repeat(*w))
+                .collect::<Vec<_>>()
+                .iter()
+                .map(String::as_str)
+                .collect()
+        )
     )?;
     for r in &rows {
-        writeln!(out, "{}", line(keep.iter().map(|&c| r[c].as_str()).collect()))?;
+        writeln!(
+            out,
+            "{}",
+            line(keep.iter().map(|&c| r[c].as_str()).collect())
+        )?;
     }
     Ok(())
 }
@@ -321,7 +343,11 @@ pub fn print_inventory(inv: &Inventory, engine: &Engine, json_out: bool) -> Resu
     writeln!(out, "\nCoverage for a lateral-movement hunt:")?;
     for c in &inv.coverage {
         let mark = if c.gap.is_none() { "ok " } else { "GAP" };
-        writeln!(out, "  [{mark}] {} ({} events): {}", c.source, c.events, c.needed_for)?;
+        writeln!(
+            out,
+            "  [{mark}] {} ({} events): {}",
+            c.source, c.events, c.needed_for
+        )?;
         if let Some(g) = &c.gap {
             writeln!(out, "        {g}")?;
         }
@@ -348,7 +374,13 @@ pub fn print_fields(markdown: bool, json_out: bool) -> Result<()> {
         return Ok(());
     }
     for f in FIELDS {
-        writeln!(out, "{:<46} {:<10} {}", f.name, format!("{:?}", f.kind), f.doc)?;
+        writeln!(
+            out,
+            "{:<46} {:<10} {}",
+            f.name,
+            format!("{:?}", f.kind),
+            f.doc
+        )?;
     }
     Ok(())
 }

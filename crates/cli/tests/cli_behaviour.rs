@@ -46,8 +46,18 @@ fn explicit_window_limit_and_table_output() {
     let d = demo();
     let d = d.to_str().unwrap_or_default();
     let out = lateral(&[
-        "search", d, "--start", "2024-03-12T09:14:02.300Z", "--end", "2024-03-12T09:14:02.500Z",
-        "--limit", "2", "--format", "json", "--query", r#"observer.hostname = "srv02""#,
+        "search",
+        d,
+        "--start",
+        "2024-03-12T09:14:02.300Z",
+        "--end",
+        "2024-03-12T09:14:02.500Z",
+        "--limit",
+        "2",
+        "--format",
+        "json",
+        "--query",
+        r#"observer.hostname = "srv02""#,
     ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let doc = out.json();
@@ -58,7 +68,11 @@ fn explicit_window_limit_and_table_output() {
     let out = lateral(&["search", d, "--all-time", "--query", r#"target.port = 445"#]);
     assert_eq!(out.code, 0);
     assert!(out.stdout.contains("10.10.1.32"), "{}", out.stdout);
-    assert!(out.stderr.contains("window: - .. - (all time)"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("window: - .. - (all time)"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -67,8 +81,15 @@ fn csv_and_jsonl_outputs() {
     let d = d.to_str().unwrap_or_default();
     let q = r#"metadata.product_event_type = "ServiceInstalled""#;
     let out = lateral(&[
-        "search", d, "--all-time", "--format", "csv", "--fields",
-        "metadata.product_event_type,target.application", "--query", q,
+        "search",
+        d,
+        "--all-time",
+        "--format",
+        "csv",
+        "--fields",
+        "metadata.product_event_type,target.application",
+        "--query",
+        q,
     ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let lines: Vec<&str> = out.stdout.lines().collect();
@@ -88,9 +109,11 @@ fn sql_and_stats() {
     let d = demo();
     let d = d.to_str().unwrap_or_default();
     let out = lateral(&[
-        "sql", d,
+        "sql",
+        d,
         r#"SELECT "observer.hostname" AS host, count(*) AS n FROM events GROUP BY 1 ORDER BY 1"#,
-        "--format", "json",
+        "--format",
+        "json",
     ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let doc = out.json();
@@ -121,7 +144,10 @@ fn sql_and_stats() {
         })
         .unwrap_or_default();
     assert!(gaps.iter().any(|g| g.contains("4688")), "{gaps:?}");
-    assert!(!gaps.iter().any(|g| g.contains("share auditing")), "{gaps:?}");
+    assert!(
+        !gaps.iter().any(|g| g.contains("share auditing")),
+        "{gaps:?}"
+    );
 }
 
 #[test]
@@ -150,7 +176,9 @@ fn bad_input_is_reported_counted_and_skipped() {
     // Good data alongside the bad.
     std::fs::copy(demo().join("dc01-winlogbeat.ndjson"), p.join("good.ndjson")).expect("copy");
     // Random bytes.
-    let noise: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let noise: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
     write(p, "noise.bin", &noise);
     // A JSON-lines export broken in the middle of a line.
     write(
@@ -164,7 +192,11 @@ fn bad_input_is_reported_counted_and_skipped() {
         .as_bytes(),
     );
     // An XML dialect that is not Windows event XML.
-    write(p, "other.xml", b"<?xml version=\"1.0\"?>\n<catalog><book id=\"1\"/></catalog>\n");
+    write(
+        p,
+        "other.xml",
+        b"<?xml version=\"1.0\"?>\n<catalog><book id=\"1\"/></catalog>\n",
+    );
     let mut paths = vec![p.to_path_buf()];
     // A truncated EVTX (cut in the middle of its second chunk), when the shared data is there.
     if let Some(data) = shared_data() {
@@ -176,12 +208,24 @@ fn bad_input_is_reported_counted_and_skipped() {
     }
     let mut args: Vec<String> = vec!["search".into()];
     args.extend(paths.iter().map(|x| x.display().to_string()));
-    args.extend(["--all-time", "--format", "json", "--query", "metadata.event_type != \"\""].map(String::from));
+    args.extend(
+        [
+            "--all-time",
+            "--format",
+            "json",
+            "--query",
+            "metadata.event_type != \"\"",
+        ]
+        .map(String::from),
+    );
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = lateral(&argv);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let doc = out.json();
-    let issues = doc["issues"]["items"].as_array().cloned().unwrap_or_default();
+    let issues = doc["issues"]["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let find = |needle: &str| {
         issues
             .iter()
@@ -191,7 +235,10 @@ fn bad_input_is_reported_counted_and_skipped() {
     };
     assert_eq!(find("noise.bin")["position"], "file");
     assert_eq!(find("broken.jsonl")["position"], "line 2");
-    assert!(find("other.xml")["message"].as_str().unwrap_or("").contains("catalog"));
+    assert!(find("other.xml")["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("catalog"));
     // Good events: 3 Winlogbeat + 2 from the broken export (+ the EVTX files).
     let events = doc["events"].as_array().cloned().unwrap_or_default();
     let from = |needle: &str| {
@@ -204,7 +251,14 @@ fn bad_input_is_reported_counted_and_skipped() {
     assert_eq!(from("broken.jsonl"), 2);
     if shared_data().is_some() {
         let t = find("truncated.evtx");
-        assert!(t["message"].as_str().unwrap_or("").to_lowercase().contains("chunk"), "{t:#}");
+        assert!(
+            t["message"]
+                .as_str()
+                .unwrap_or("")
+                .to_lowercase()
+                .contains("chunk"),
+            "{t:#}"
+        );
         // The first, complete chunk is still read.
         assert!(from("truncated.evtx") > 0);
         assert!(from("truncated.evtx") < from("LM_5145_Remote_FileCopy.evtx"));
@@ -214,7 +268,11 @@ fn bad_input_is_reported_counted_and_skipped() {
 #[test]
 fn nothing_readable_exits_2() {
     let dir = tempfile::tempdir().expect("tempdir");
-    write(dir.path(), "noise.bin", &[0x13, 0x37, 0, 1, 2, 3, 0xff, 0xfe]);
+    write(
+        dir.path(),
+        "noise.bin",
+        &[0x13, 0x37, 0, 1, 2, 3, 0xff, 0xfe],
+    );
     let out = lateral(&[
         "search",
         dir.path().to_str().unwrap_or_default(),

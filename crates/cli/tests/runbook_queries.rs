@@ -12,14 +12,23 @@ fn psexec_service_install_returns_exactly_the_two_psexesvc_installs() {
         r#"metadata.product_event_type = "ServiceInstalled" AND target.process.file.full_path CONTAINS "PSEXESVC.exe""#,
     );
     // Only the loopback PsExec of cmd_psexec_lsa_secrets_dump installs PSEXESVC (4697 + 7045).
-    let mut ids: Vec<&str> = ev.iter().map(|e| s(e, "metadata.product_event_type")).collect();
+    let mut ids: Vec<&str> = ev
+        .iter()
+        .map(|e| s(e, "metadata.product_event_type"))
+        .collect();
     ids.sort();
     assert_eq!(ids, ["4697", "7045"], "{ev:#?}");
     for e in &ev {
         assert_eq!(s(e, "target.application"), "PSEXESVC");
-        assert_eq!(s(e, "target.process.command_line"), r"%SystemRoot%\PSEXESVC.exe");
+        assert_eq!(
+            s(e, "target.process.command_line"),
+            r"%SystemRoot%\PSEXESVC.exe"
+        );
         assert!(s(e, "lateral.source_file").contains("cmd_psexec_lsa_secrets_dump"));
-        assert_eq!(s(e, "observer.hostname").to_ascii_lowercase(), "workstation5");
+        assert_eq!(
+            s(e, "observer.hostname").to_ascii_lowercase(),
+            "workstation5"
+        );
     }
 }
 
@@ -45,12 +54,21 @@ fn services_exe_children_are_all_services_children() {
         .map(|e| s(e, "target.process.command_line").to_string())
         .collect();
     // PsExec's service started by services.exe (remote_file_copy_system_proc_file_write_sysmon_11).
-    assert!(cmds.iter().any(|c| c == r"C:\WINDOWS\PSEXESVC.exe"), "{cmds:#?}");
+    assert!(
+        cmds.iter().any(|c| c == r"C:\WINDOWS\PSEXESVC.exe"),
+        "{cmds:#?}"
+    );
     // Empire Invoke-PsExec and Invoke-SMBExec: services.exe -> cmd.exe ... powershell -enc.
-    assert!(cmds.iter().any(|c| c.contains("SQBmACgAJABQAFMAVgBFAHIAUwBpAE8AbgBUAGEAYgBsAEUA")));
-    assert!(cmds.iter().any(|c| c.contains("SQBGACgAJABQAFMAVgBFAFIAcwBpAG8ATgBU")));
+    assert!(cmds
+        .iter()
+        .any(|c| c.contains("SQBmACgAJABQAFMAVgBFAHIAUwBpAE8AbgBUAGEAYgBsAEUA")));
+    assert!(cmds
+        .iter()
+        .any(|c| c.contains("SQBGACgAJABQAFMAVgBFAFIAcwBpAG8ATgBU")));
     // Metasploit psexec (service `hello`): services.exe -> cmd.exe /b /c start /b /min powershell.
-    assert!(cmds.iter().any(|c| c.contains("/b /c start /b /min powershell.exe")));
+    assert!(cmds
+        .iter()
+        .any(|c| c.contains("/b /c start /b /min powershell.exe")));
 }
 
 #[test]
@@ -70,7 +88,10 @@ fn wmiprvse_spawning_shells() {
             .to_ascii_lowercase()
             .ends_with(r"\wbem\wmiprvse.exe"));
     }
-    let cmds: Vec<&str> = ev.iter().map(|e| s(e, "target.process.command_line")).collect();
+    let cmds: Vec<&str> = ev
+        .iter()
+        .map(|e| s(e, "target.process.command_line"))
+        .collect();
     assert!(cmds.contains(&r"cmd.exe /Q /c whoami /all 1> \\127.0.0.1\ADMIN$\__1556656369.7 2>&1"));
     assert!(cmds.contains(
         &r"cmd.exe /Q /c c:\windows\system32\rundll32.exe c:\programdata\7okjer,#1 1> \\127.0.0.1\C$\WqEVwJZYOe 2>&1"
@@ -103,7 +124,10 @@ fn powershell_wmi_methods() {
     // Empire's WMI stager hides its call in -enc; no sample spells Invoke-WmiMethod in clear.
     assert!(search_events(&[&data], q).is_empty());
     let broad = r#"metadata.event_type = "PROCESS_LAUNCH" AND target.process.file.full_path CONTAINS "powershell.exe""#;
-    assert!(!search_events(&[&data], broad).is_empty(), "the same query without the method finds powershell");
+    assert!(
+        !search_events(&[&data], broad).is_empty(),
+        "the same query without the method finds powershell"
+    );
 }
 
 #[test]
@@ -119,7 +143,17 @@ fn smb_connections_to_10_0_2_18() {
     // smbmap upload + exec (10.0.2.15, five connections).
     assert_eq!(
         sources,
-        ["10.0.2.15", "10.0.2.15", "10.0.2.15", "10.0.2.15", "10.0.2.15", "10.0.2.17", "10.0.2.19", "10.0.2.19", "10.0.2.19"]
+        [
+            "10.0.2.15",
+            "10.0.2.15",
+            "10.0.2.15",
+            "10.0.2.15",
+            "10.0.2.15",
+            "10.0.2.17",
+            "10.0.2.19",
+            "10.0.2.19",
+            "10.0.2.19"
+        ]
     );
     for e in &ev {
         assert_eq!(get(e, "target.port").as_i64(), Some(445));

@@ -143,8 +143,7 @@ fn absorb(inv: &mut Inventory, b: &RecordBatch, cmd_4688: &mut u64) {
         inv.by_file.entry(file).or_default().add(count, lo, hi);
         *inv.by_channel.entry(channel.clone()).or_default() += count;
         *inv.by_provider.entry(provider).or_default() += count;
-        *inv
-            .by_event_id
+        *inv.by_event_id
             .entry(format!("{channel}/{event_id}"))
             .or_default() += count;
         inv.by_host

@@ -119,12 +119,15 @@ pub struct ReportedIssue {
     pub whole_file: bool,
 }
 
-/// Columns fixed by a record's identity, so filters on them can be decided before mapping.
-const IDENTITY_FIELDS: [Field; 4] = [
+/// Columns fixed by a record's identity (channel, provider, event id), so filters on them can
+/// be decided before mapping. The event type is fixed too: the mapping lists the types each
+/// identity can produce.
+const IDENTITY_FIELDS: [Field; 5] = [
     f::PRODUCT_EVENT_TYPE,
     f::EVENT_ID,
     f::CHANNEL,
     f::PRODUCT_NAME,
+    f::EVENT_TYPE,
 ];
 
 /// The table of every event in a set of evidence sources.
@@ -236,8 +239,7 @@ impl TableProvider for EvidenceTable {
                 }) as Arc<dyn PartitionStream>
             })
             .collect();
-        let exec =
-            StreamingTableExec::try_new(schema, partitions, None, Vec::new(), false, None)?;
+        let exec = StreamingTableExec::try_new(schema, partitions, None, Vec::new(), false, None)?;
         Ok(Arc::new(exec))
     }
 }
@@ -279,12 +281,14 @@ impl Prefilter {
         self.exprs.is_empty()
     }
 
-    /// Whether an event with this identity can pass every identity conjunct.
-    fn admits(&self, identity: &UdmEvent) -> bool {
-        let mut b = BatchBuilder::new(None);
-        b.push(identity);
-        let Ok(batch) = b.finish() else { return true };
-        self.exprs.iter().all(|e| passes(e.as_ref(), &batch))
+    /// Whether an event with one of these identities can pass every identity conjunct.
+    fn admits(&self, candidates: &[UdmEvent]) -> bool {
+        candidates.iter().any(|identity| {
+            let mut b = BatchBuilder::new(None);
+            b.push(identity);
+            let Ok(batch) = b.finish() else { return true };
+            self.exprs.iter().all(|e| passes(e.as_ref(), &batch))
+        })
     }
 }
 
@@ -411,7 +415,15 @@ impl BatchSink {
         if let Some(p) = &rec.provider {
             id.set_str(f::PRODUCT_NAME, p.clone());
         }
-        let d = self.prefilter.admits(&id);
+        let candidates: Vec<UdmEvent> = lateral_sources::mapping::possible_event_types(rec)
+            .into_iter()
+            .map(|t| {
+                let mut c = id.clone();
+                c.set_str(f::EVENT_TYPE, t);
+                c
+            })
+            .collect();
+        let d = self.prefilter.admits(&candidates);
         self.decisions.insert(key, d);
         d
     }

@@ -157,7 +157,9 @@ impl Engine {
                 .select(select)?
                 .collect()
                 .await?;
-            let window = req.window.resolve(self.stats.time_range().map(|(_, hi)| hi));
+            let window = req
+                .window
+                .resolve(self.stats.time_range().map(|(_, hi)| hi));
             let schema: SchemaRef = match matches.first() {
                 Some(b) => b.schema(),
                 None => {

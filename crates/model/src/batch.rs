@@ -72,7 +72,7 @@ enum ColBuilder {
     Int(Int64Builder),
     Ts(TimestampMicrosecondBuilder),
     Bool(BooleanBuilder),
-    Map(MapBuilder<StringBuilder, StringBuilder>),
+    Map(Box<MapBuilder<StringBuilder, StringBuilder>>),
 }
 
 /// Accumulates events and emits record batches holding only the projected columns.
@@ -118,11 +118,11 @@ impl BatchBuilder {
                     ColBuilder::Ts(TimestampMicrosecondBuilder::new().with_timezone(UTC))
                 }
                 Kind::Bool => ColBuilder::Bool(BooleanBuilder::new()),
-                Kind::Map => ColBuilder::Map(MapBuilder::new(
+                Kind::Map => ColBuilder::Map(Box::new(MapBuilder::new(
                     Some(map_names()),
                     StringBuilder::new(),
                     StringBuilder::new(),
-                )),
+                ))),
             })
             .collect();
         self.rows = 0;

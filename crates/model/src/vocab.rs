@@ -100,8 +100,14 @@ mod tests {
 
     #[test]
     fn ips_normalise() {
-        assert_eq!(normalize_ip("::ffff:10.0.2.17").as_deref(), Some("10.0.2.17"));
-        assert_eq!(normalize_ip("fe80::90e:17af:263c:5209%12").as_deref(), Some("fe80::90e:17af:263c:5209"));
+        assert_eq!(
+            normalize_ip("::ffff:10.0.2.17").as_deref(),
+            Some("10.0.2.17")
+        );
+        assert_eq!(
+            normalize_ip("fe80::90e:17af:263c:5209%12").as_deref(),
+            Some("fe80::90e:17af:263c:5209")
+        );
         assert_eq!(normalize_ip("-"), None);
         assert!(is_loopback_ip("127.0.0.1"));
         assert!(is_loopback_ip("::1"));
@@ -110,9 +116,15 @@ mod tests {
 
     #[test]
     fn logon_ids_and_hosts() {
-        assert_eq!(normalize_logon_id("0x2990D17").as_deref(), Some("0x2990d17"));
+        assert_eq!(
+            normalize_logon_id("0x2990D17").as_deref(),
+            Some("0x2990d17")
+        );
         assert_eq!(normalize_logon_id("999").as_deref(), Some("0x3e7"));
-        assert_eq!(short_hostname("WORKSTATION6.theshire.local"), "workstation6");
+        assert_eq!(
+            short_hostname("WORKSTATION6.theshire.local"),
+            "workstation6"
+        );
         assert_eq!(short_hostname("10.0.2.17"), "10.0.2.17");
         assert_eq!(logon_type_mechanism("3"), Some("NETWORK"));
     }

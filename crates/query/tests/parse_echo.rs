@@ -274,8 +274,16 @@ fn unknown_field_suggests_the_near_one() {
 fn unterminated_string_names_its_position() {
     let e = err(r#"metadata.event_type = "PROCESS_LAUNCH AND target.port = 445"#);
     assert_eq!(e.position, 22);
-    assert!(e.message.contains("unterminated string"), "{}", e.message);
-    assert!(e.message.contains("position 22"), "{}", e.message);
+    assert_eq!(e.message, "unterminated string");
+    let shown = e.to_string();
+    assert!(
+        shown.starts_with("unterminated string (at position 22)\n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!("\n  {}^", " ".repeat(22))),
+        "{shown}"
+    );
 }
 
 #[test]

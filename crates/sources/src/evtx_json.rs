@@ -94,6 +94,14 @@ pub fn record_from_event_json(value: &Value) -> Option<WinRecord> {
     if let Some(user) = event.get("UserData") {
         flatten_user_data(&mut rec, user, None);
     }
+    // Records Windows could not render against their template keep their raw values here.
+    if let Some(Value::Object(err)) = event.get("ProcessingErrorData") {
+        for (k, v) in err {
+            if let Some(t) = element_text(v) {
+                rec.push_data(Some(k), t);
+            }
+        }
+    }
     if let Some(msg) = event
         .get("RenderingInfo")
         .and_then(|r| r.get("Message"))

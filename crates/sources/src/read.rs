@@ -29,7 +29,9 @@ pub fn read_source(src: &Source, opts: &ReadOptions, sink: &mut dyn RecordSink) 
                 .unwrap_or_else(|| "unknown panic".into());
             sink.issue(ReadIssue::whole_file(
                 src.display.as_str(),
-                format!("reader failed on malformed input ({what}); the rest of this file is skipped"),
+                format!(
+                    "reader failed on malformed input ({what}); the rest of this file is skipped"
+                ),
             ));
             Flow::Continue
         }

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use lateral_sources::{
-    discover, evtx::read_evtx, json::read_json, read_source, xml::read_xml, to_event, CollectSink,
+    discover, evtx::read_evtx, json::read_json, read_source, to_event, xml::read_xml, CollectSink,
     ReadOptions,
 };
 
@@ -62,7 +62,9 @@ fn map_all(sink: &CollectSink) {
 }
 
 fn demo(name: &str) -> Vec<u8> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo").join(name);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../demo")
+        .join(name);
     std::fs::read(p).expect("demo file")
 }
 
@@ -123,12 +125,21 @@ fn mutated_evtx_never_panics_and_reports() {
             let m = mutate(&mut rng, &data);
             let mut sink = CollectSink::default();
             let len = Some(m.len() as u64);
-            read_evtx(std::io::Cursor::new(m), len, "m.evtx", &ReadOptions::default(), &mut sink);
+            read_evtx(
+                std::io::Cursor::new(m),
+                len,
+                "m.evtx",
+                &ReadOptions::default(),
+                &mut sink,
+            );
             map_all(&sink);
             reported += usize::from(!sink.issues.is_empty());
         }
     }
-    assert!(reported > 0, "corruption must be reported at least sometimes");
+    assert!(
+        reported > 0,
+        "corruption must be reported at least sometimes"
+    );
 }
 
 #[test]
@@ -136,15 +147,33 @@ fn a_flipped_record_costs_that_record_not_the_file() {
     let Some(files) = shared_evtx() else { return };
     let data = std::fs::read(&files[0]).expect("read");
     let mut clean = CollectSink::default();
-    read_evtx(std::io::Cursor::new(data.clone()), Some(data.len() as u64), "c.evtx", &ReadOptions::default(), &mut clean);
+    read_evtx(
+        std::io::Cursor::new(data.clone()),
+        Some(data.len() as u64),
+        "c.evtx",
+        &ReadOptions::default(),
+        &mut clean,
+    );
     // Damage the second chunk's header magic: that chunk is lost and reported, the others read.
     let mut bad = data.clone();
     let second = 4096 + 65536;
     bad[second..second + 8].copy_from_slice(b"XXXXXXXX");
     let mut sink = CollectSink::default();
-    read_evtx(std::io::Cursor::new(bad), Some(data.len() as u64), "b.evtx", &ReadOptions::default(), &mut sink);
+    read_evtx(
+        std::io::Cursor::new(bad),
+        Some(data.len() as u64),
+        "b.evtx",
+        &ReadOptions::default(),
+        &mut sink,
+    );
     assert!(!sink.issues.is_empty(), "damaged chunk reported");
-    assert!(sink.issues.iter().any(|i| i.position.to_string().contains("chunk 1")), "{:?}", sink.issues);
+    assert!(
+        sink.issues
+            .iter()
+            .any(|i| i.position.to_string().contains("chunk 1")),
+        "{:?}",
+        sink.issues
+    );
     assert!(!sink.records.is_empty());
     assert!(sink.records.len() < clean.records.len());
 }
@@ -154,7 +183,10 @@ fn invalid_utf16_in_a_string_is_survived() {
     let Some(files) = shared_evtx() else { return };
     let data = std::fs::read(&files[1]).expect("read");
     // Overwrite a UTF-16LE "cmd.exe" in the record data with an unpaired high surrogate.
-    let needle: Vec<u8> = "cmd.exe".encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+    let needle: Vec<u8> = "cmd.exe"
+        .encode_utf16()
+        .flat_map(|u| u.to_le_bytes())
+        .collect();
     let pos = data
         .windows(needle.len())
         .position(|w| w == needle.as_slice())
@@ -162,21 +194,40 @@ fn invalid_utf16_in_a_string_is_survived() {
     let mut bad = data.clone();
     bad[pos..pos + 2].copy_from_slice(&0xD800u16.to_le_bytes());
     let mut sink = CollectSink::default();
-    read_evtx(std::io::Cursor::new(bad), Some(data.len() as u64), "u.evtx", &ReadOptions::default(), &mut sink);
+    read_evtx(
+        std::io::Cursor::new(bad),
+        Some(data.len() as u64),
+        "u.evtx",
+        &ReadOptions::default(),
+        &mut sink,
+    );
     let mut clean = CollectSink::default();
-    read_evtx(std::io::Cursor::new(data.clone()), Some(data.len() as u64), "c.evtx", &ReadOptions::default(), &mut clean);
+    read_evtx(
+        std::io::Cursor::new(data.clone()),
+        Some(data.len() as u64),
+        "c.evtx",
+        &ReadOptions::default(),
+        &mut clean,
+    );
     // Never silently dropped: a record that is lost is reported, and only that one is lost.
     let lost = clean.records.len().saturating_sub(sink.records.len());
     assert!(lost <= 1, "lost {lost} records: {:?}", sink.issues);
-    assert!(lost == 0 || !sink.issues.is_empty(), "a lost record must be reported");
+    assert!(
+        lost == 0 || !sink.issues.is_empty(),
+        "a lost record must be reported"
+    );
 }
 
 #[test]
 fn discovery_of_a_corrupt_zip_is_reported() {
     let dir = std::env::temp_dir().join(format!("lateral-zip-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
-    std::fs::write(dir.join("bad.zip"), b"PK\x03\x04garbage that is not a zip archive").expect("write");
-    let (sources, issues) = discover(&[dir.clone()]);
+    std::fs::write(
+        dir.join("bad.zip"),
+        b"PK\x03\x04garbage that is not a zip archive",
+    )
+    .expect("write");
+    let (sources, issues) = discover(std::slice::from_ref(&dir));
     assert!(sources.is_empty());
     assert_eq!(issues.len(), 1, "{issues:?}");
     assert!(issues[0].file.ends_with("bad.zip"));

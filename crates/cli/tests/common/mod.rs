@@ -25,7 +25,8 @@ pub fn shared_data() -> Option<PathBuf> {
 }
 
 pub fn lm(data: &Path, file: &str) -> PathBuf {
-    data.join("evtx/EVTX-ATTACK-SAMPLES/Lateral Movement").join(file)
+    data.join("evtx/EVTX-ATTACK-SAMPLES/Lateral Movement")
+        .join(file)
 }
 
 pub fn repo_root() -> PathBuf {
@@ -40,8 +41,9 @@ pub struct Output {
 
 impl Output {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!("stdout is not JSON ({e}): {}\n{}", self.stdout, self.stderr)
+        })
     }
 }
 

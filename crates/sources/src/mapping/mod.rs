@@ -198,6 +198,35 @@ pub fn map_record(rec: &WinRecord, out: &mut UdmEvent) {
     cx.finish();
 }
 
+/// Every event type [`map_record`] can give a record of this channel, provider and event id,
+/// whatever its data. The engine uses it to skip records before mapping them when a query
+/// constrains `metadata.event_type`.
+pub fn possible_event_types(rec: &WinRecord) -> Vec<&'static str> {
+    let channel = match family(rec) {
+        Family::Security => SECURITY,
+        Family::System => SYSTEM,
+        Family::Sysmon => SYSMON,
+        Family::WmiActivity => WMI,
+        Family::PowerShell => PS,
+        Family::WindowsPowerShell => WINPS,
+        Family::WinRm => WINRM,
+        Family::TsLocalSession => LSM,
+        Family::TsRemoteConnection => RCM,
+        Family::RdpCoreTs => RDPCORE,
+        Family::TaskScheduler => TASKS,
+        Family::Application | Family::Defender | Family::Other => {
+            return vec![lateral_model::vocab::event_type::GENERIC_EVENT]
+        }
+    };
+    match rec.event_id.and_then(|id| {
+        ROWS.iter()
+            .find(|r| r.channel == channel && r.event_id == id)
+    }) {
+        Some(r) => r.event_types.split('/').map(str::trim).collect(),
+        None => vec![lateral_model::vocab::event_type::GENERIC_EVENT],
+    }
+}
+
 /// The log a record belongs to, from its channel or, for unknown or forwarded channels, its
 /// provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
