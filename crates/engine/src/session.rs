@@ -11,6 +11,7 @@ use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{Expr, SortExpr};
 use datafusion::prelude::{lit, SessionConfig, SessionContext};
+use futures::StreamExt;
 use lateral_model::{f, Field};
 use lateral_sources::{discover, ReadIssue, Source};
 
@@ -177,13 +178,29 @@ impl Engine {
                 .filter(and_window(lit(true), &window))?;
             (df, window)
         };
-        let df = df.sort(order())?;
-        let total = df.clone().count().await?;
-        let df = match req.limit {
-            Some(n) => df.limit(0, Some(n))?,
-            None => df,
+        // One execution: count every match while keeping only the first `limit` rows in
+        // (time, file, record) order, so memory stays bounded by the limit.
+        let mut stream = df.execute_stream().await?;
+        let mut kept: Vec<RecordBatch> = Vec::new();
+        let mut kept_rows = 0usize;
+        let mut total = 0usize;
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            total += batch.num_rows();
+            kept_rows += batch.num_rows();
+            kept.push(batch);
+            if let Some(n) = req.limit {
+                if kept_rows > n.saturating_mul(2).max(8192) {
+                    kept = vec![first_rows(&kept, Some(n))?];
+                    kept_rows = kept[0].num_rows();
+                }
+            }
+        }
+        let batches = if kept.is_empty() {
+            Vec::new()
+        } else {
+            vec![first_rows(&kept, req.limit)?]
         };
-        let batches = df.collect().await?;
         Ok(SearchResult {
             batches,
             total,
@@ -200,6 +217,33 @@ impl Engine {
         let df = self.ctx.sql_with_options(sql, opts).await?;
         Ok(df.collect().await?)
     }
+}
+
+/// The first `limit` rows (all when `None`) of `batches` in (time, file, record) order.
+fn first_rows(batches: &[RecordBatch], limit: Option<usize>) -> Result<RecordBatch, EngineError> {
+    use datafusion::arrow::compute::{
+        concat_batches, lexsort_to_indices, take_record_batch, SortColumn, SortOptions,
+    };
+    let schema = batches
+        .first()
+        .map(RecordBatch::schema)
+        .ok_or_else(|| EngineError::Input("no rows to sort".into()))?;
+    let all = concat_batches(&schema, batches).map_err(DataFusionError::from)?;
+    let keys = [f::EVENT_TIMESTAMP, f::SOURCE_FILE, f::RECORD_NUMBER];
+    let mut columns = Vec::new();
+    for k in keys {
+        if let Ok(i) = schema.index_of(k.name()) {
+            columns.push(SortColumn {
+                values: all.column(i).clone(),
+                options: Some(SortOptions {
+                    descending: false,
+                    nulls_first: false,
+                }),
+            });
+        }
+    }
+    let indices = lexsort_to_indices(&columns, limit).map_err(DataFusionError::from)?;
+    Ok(take_record_batch(&all, &indices).map_err(DataFusionError::from)?)
 }
 
 /// Stable result order: time, then file, then record number.

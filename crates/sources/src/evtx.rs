@@ -8,7 +8,6 @@ use evtx::err::EvtxError;
 use evtx::{EvtxParser, ParserSettings};
 use lateral_model::Provenance;
 
-use crate::evtx_json::record_from_event_json;
 use crate::issue::{Position, ReadIssue};
 use crate::record::WinRecord;
 use crate::sink::{Flow, ReadOptions, RecordSink};
@@ -48,9 +47,9 @@ pub fn read_evtx<T: Read + Seek + Send + 'static>(
         let id = record.event_record_id;
         let header_time = record.timestamp.as_microsecond();
         let rendered = record.into_json_bytes()?;
-        let value: serde_json::Value = serde_json::from_slice(&rendered.data)
-            .map_err(|e| EvtxError::FailedToCreateRecordModel(leak_reason(&e)))?;
-        let mut rec = record_from_event_json(&value).unwrap_or_default();
+        let mut rec = crate::evtx_fast::record_from_json_bytes(&rendered.data).ok_or(
+            EvtxError::FailedToCreateRecordModel("record rendered to JSON that is not an event"),
+        )?;
         if rec.time_micros.is_none() {
             rec.time_micros = Some(header_time);
         }
@@ -114,11 +113,6 @@ fn report_truncation(declared: u16, len: u64, file: &str, sink: &mut dyn RecordS
             ),
         ));
     }
-}
-
-/// serde_json errors are rare here (the crate emits valid JSON); keep a static reason.
-fn leak_reason(_e: &serde_json::Error) -> &'static str {
-    "record rendered to invalid JSON"
 }
 
 fn position(e: &EvtxError) -> Position {

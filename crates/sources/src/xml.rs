@@ -20,9 +20,11 @@
 //! It must not map events to UDM (that is [`crate::mapping`]) nor decide which files are XML
 //! (format detection is done by the caller).
 
+use std::borrow::Cow;
 use std::io::{self, BufRead, Read};
 
 use lateral_model::Provenance;
+use quick_xml::events::attributes::Attributes;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
@@ -78,6 +80,7 @@ fn read_xml_limited<R: BufRead>(
         sink,
         ordinal: 0,
         oversized: false,
+        name: Vec::with_capacity(NAME_MAX),
     };
     scanner.run()
 }
@@ -327,6 +330,36 @@ impl<S: Read> Input<S> {
         Some(b)
     }
 
+    /// Consume bytes up to and including the first one for which `stop` holds, and return it;
+    /// the bytes before it are handled a buffer at a time. `None` at the end of the input.
+    #[inline]
+    fn advance_until(&mut self, stop: impl Fn(u8) -> bool) -> Option<u8> {
+        loop {
+            if self.pos >= self.len && !self.refill() {
+                return None;
+            }
+            let avail = self.buf.get(self.pos..self.len).unwrap_or_default();
+            let found = avail.iter().position(|&b| stop(b));
+            let taken = found.map_or(avail.len(), |i| i + 1);
+            let chunk = avail.get(..taken).unwrap_or_default();
+            self.offset += stored_len(chunk, self.utf16);
+            self.line += count_newlines(chunk);
+            if self.capturing {
+                let room = self.limit.saturating_sub(self.cap.len());
+                if chunk.len() > room {
+                    self.overflow = true;
+                }
+                self.cap
+                    .extend_from_slice(chunk.get(..room.min(chunk.len())).unwrap_or_default());
+            }
+            let hit = found.and_then(|i| avail.get(i).copied());
+            self.pos += taken;
+            if hit.is_some() {
+                return hit;
+            }
+        }
+    }
+
     /// Stored size of `<`.
     fn lt_width(&self) -> u64 {
         if self.utf16 {
@@ -352,13 +385,10 @@ const NAME_MAX: usize = 256;
 
 #[derive(Debug)]
 enum Tag {
-    Start {
-        name: Vec<u8>,
-        empty: bool,
-    },
-    End {
-        name: Vec<u8>,
-    },
+    /// A start tag (its name is in the name buffer).
+    Start { empty: bool },
+    /// An end tag (its name is in the name buffer).
+    End,
     /// Comment, CDATA, processing instruction, declaration.
     Other,
     /// `<` followed by something that is no markup (`< `, `<1`): plain (broken) text.
@@ -384,8 +414,10 @@ fn local_name(name: &[u8]) -> &[u8] {
     }
 }
 
-/// Lex one tag; the `<` has been read.
-fn lex_tag<S: Read>(input: &mut Input<S>) -> Tag {
+/// Lex one tag; the `<` has been read. The element name goes to `name` (at most
+/// [`NAME_MAX`] bytes).
+fn lex_tag<S: Read>(input: &mut Input<S>, name: &mut Vec<u8>) -> Tag {
+    name.clear();
     let Some(first) = input.next() else {
         return Tag::Eof;
     };
@@ -393,11 +425,10 @@ fn lex_tag<S: Read>(input: &mut Input<S>) -> Tag {
         b'!' => lex_bang(input),
         b'?' => skip_until(input, b"?>"),
         b'/' => {
-            let mut name = Vec::new();
             loop {
                 match input.next() {
                     None => return Tag::Eof,
-                    Some(b'>') => return Tag::End { name },
+                    Some(b'>') => return Tag::End,
                     Some(b'<') => return Tag::Restart,
                     Some(b) if is_name_byte(b) => {
                         if name.len() < NAME_MAX {
@@ -407,7 +438,7 @@ fn lex_tag<S: Read>(input: &mut Input<S>) -> Tag {
                     Some(_) => {
                         // Whitespace after the name, then `>`.
                         return match skip_tag_rest(input) {
-                            TagEnd::Gt { .. } => Tag::End { name },
+                            TagEnd::Gt { .. } => Tag::End,
                             TagEnd::Lt => Tag::Restart,
                             TagEnd::Eof => Tag::Eof,
                         };
@@ -417,17 +448,16 @@ fn lex_tag<S: Read>(input: &mut Input<S>) -> Tag {
         }
         b'<' => Tag::Restart,
         b if is_name_start(b) => {
-            let mut name = vec![b];
+            name.push(b);
             loop {
                 match input.next() {
                     None => return Tag::Eof,
-                    Some(b'>') => return Tag::Start { name, empty: false },
+                    Some(b'>') => return Tag::Start { empty: false },
                     Some(b'<') => return Tag::Restart,
                     Some(b'/') => {
                         return match skip_tag_rest(input) {
                             // `<name/>`: the `/` was right before `>`, unless more followed.
                             TagEnd::Gt { last_slash, bytes } => Tag::Start {
-                                name,
                                 empty: bytes == 0 || last_slash,
                             },
                             TagEnd::Lt => Tag::Restart,
@@ -441,10 +471,7 @@ fn lex_tag<S: Read>(input: &mut Input<S>) -> Tag {
                     }
                     Some(c) => {
                         return match skip_attributes(input, c) {
-                            TagEnd::Gt { last_slash, .. } => Tag::Start {
-                                name,
-                                empty: last_slash,
-                            },
+                            TagEnd::Gt { last_slash, .. } => Tag::Start { empty: last_slash },
                             TagEnd::Lt => Tag::Restart,
                             TagEnd::Eof => Tag::Eof,
                         };
@@ -498,7 +525,11 @@ fn skip_attributes<S: Read>(input: &mut Input<S>, first: u8) -> TagEnd {
         match (quote, b) {
             (_, b'<') => return TagEnd::Lt,
             (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
+            (Some(q), _) => {
+                // Rest of the value in one go.
+                cur = input.advance_until(|c| c == q || c == b'<');
+                continue;
+            }
             (None, b'"' | b'\'') => {
                 quote = Some(b);
                 last_slash = false;
@@ -568,8 +599,14 @@ fn skip_declaration<S: Read>(input: &mut Input<S>) -> Tag {
 /// Skip until `end` has been read.
 fn skip_until<S: Read>(input: &mut Input<S>, end: &[u8]) -> Tag {
     let mut matched = 0usize;
+    let first = end.first().copied().unwrap_or(b'>');
     loop {
-        let Some(b) = input.next() else {
+        let next = if matched == 0 {
+            input.advance_until(|b| b == first)
+        } else {
+            input.next()
+        };
+        let Some(b) = next else {
             return Tag::Eof;
         };
         if end.get(matched) == Some(&b) {
@@ -600,6 +637,8 @@ struct Scanner<'a, S> {
     ordinal: u64,
     /// The current event went over the size limit (its capture was restarted).
     oversized: bool,
+    /// Name of the tag just lexed.
+    name: Vec<u8>,
 }
 
 /// Where the current `<Event>` started.
@@ -637,7 +676,12 @@ impl<S: Read> Scanner<'_, S> {
         loop {
             if !pending_lt {
                 loop {
-                    match self.input.next() {
+                    let next = if root_seen {
+                        self.input.advance_until(|b| b == b'<')
+                    } else {
+                        self.input.next()
+                    };
+                    match next {
                         Some(b'<') => break,
                         Some(b) => {
                             if !b.is_ascii_whitespace() {
@@ -681,7 +725,7 @@ impl<S: Read> Scanner<'_, S> {
             }
             pending_lt = false;
             content_seen = true;
-            let lt_offset = self.input.offset - self.input.lt_width();
+            let lt_offset = self.input.offset.saturating_sub(self.input.lt_width());
             let lt_line = self.input.line;
             (last_lt, last_lt_line) = (lt_offset, lt_line);
             if current.is_none() {
@@ -693,7 +737,7 @@ impl<S: Read> Scanner<'_, S> {
             }
             let tag_index = self.input.cap.len().saturating_sub(1);
 
-            match lex_tag(&mut self.input) {
+            match lex_tag(&mut self.input, &mut self.name) {
                 Tag::Eof => {
                     // Reported at the top of the loop, where the input is found at its end.
                     eof_in_tag = true;
@@ -701,8 +745,8 @@ impl<S: Read> Scanner<'_, S> {
                 }
                 Tag::Restart => pending_lt = true,
                 Tag::NotMarkup | Tag::Other => {}
-                Tag::End { name } => {
-                    if current.is_some() && local_name(&name) == b"Event" {
+                Tag::End => {
+                    if current.is_some() && local_name(&self.name) == b"Event" {
                         if let Some(start) = current.take() {
                             self.input.capturing = false;
                             if self.finish_event(start) == Flow::Stop {
@@ -711,8 +755,8 @@ impl<S: Read> Scanner<'_, S> {
                         }
                     }
                 }
-                Tag::Start { name, empty } => {
-                    let local = local_name(&name);
+                Tag::Start { empty } => {
+                    let local = local_name(&self.name);
                     if local == b"Event" {
                         root_seen = true;
                         if let Some(prev) = current.take() {
@@ -746,14 +790,12 @@ impl<S: Read> Scanner<'_, S> {
                     } else if current.is_none() && !root_seen {
                         root_seen = true;
                         if local != b"Events" {
-                            self.sink.issue(ReadIssue::whole_file(
-                                self.file,
-                                format!(
-                                    "unknown XML dialect: root element <{}>; expected \
-                                     Windows event XML (<Event> or <Events>)",
-                                    String::from_utf8_lossy(&name)
-                                ),
-                            ));
+                            let msg = format!(
+                                "unknown XML dialect: root element <{}>; expected Windows \
+                                 event XML (<Event> or <Events>)",
+                                String::from_utf8_lossy(&self.name)
+                            );
+                            self.sink.issue(ReadIssue::whole_file(self.file, msg));
                             return Flow::Continue;
                         }
                     }
@@ -969,11 +1011,14 @@ impl TextAcc {
     }
 }
 
-/// One open element while parsing.
+/// One open element while parsing; names and values borrow from the event text when they
+/// can.
 #[derive(Debug)]
-struct Frame {
-    name: String,
-    attrs: Vec<(String, String)>,
+struct Frame<'a> {
+    /// Local name.
+    name: Cow<'a, str>,
+    /// Attributes by local name, `xmlns` declarations left out.
+    attrs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
     text: TextAcc,
     has_child: bool,
 }
@@ -986,23 +1031,24 @@ fn parse_event(xml: &str) -> Result<Parsed, ParseError> {
     config.expand_empty_elements = false;
 
     let mut out = Parsed::default();
-    let mut stack: Vec<Frame> = Vec::new();
+    let mut stack: Vec<Frame<'_>> = Vec::new();
     loop {
         let before = usize::try_from(reader.buffer_position()).unwrap_or(0);
         let ev = reader.read_event().map_err(|e| ParseError {
             pos: usize::try_from(reader.error_position()).unwrap_or(before),
             message: e.to_string(),
         })?;
+        let after = usize::try_from(reader.buffer_position()).unwrap_or(0);
         match ev {
             Event::Start(e) => {
-                let frame = open_frame(&e, before)?;
+                let frame = open_frame(xml, &e, before, after, false)?;
                 if let Some(parent) = stack.last_mut() {
                     parent.has_child = true;
                 }
                 stack.push(frame);
             }
             Event::Empty(e) => {
-                let frame = open_frame(&e, before)?;
+                let frame = open_frame(xml, &e, before, after, true)?;
                 if let Some(parent) = stack.last_mut() {
                     parent.has_child = true;
                 }
@@ -1029,9 +1075,10 @@ fn parse_event(xml: &str) -> Result<Parsed, ParseError> {
                 }
             }
             Event::GeneralRef(r) => {
-                let resolved: String = if r.is_char_ref() {
+                let mut buf = [0u8; 4];
+                let resolved: &str = if r.is_char_ref() {
                     match r.resolve_char_ref() {
-                        Ok(Some(c)) => c.to_string(),
+                        Ok(Some(c)) => c.encode_utf8(&mut buf),
                         Ok(None) | Err(_) => {
                             return Err(ParseError {
                                 pos: before,
@@ -1041,7 +1088,7 @@ fn parse_event(xml: &str) -> Result<Parsed, ParseError> {
                     }
                 } else {
                     match quick_xml::escape::resolve_predefined_entity(&r) {
-                        Some(s) => s.to_string(),
+                        Some(s) => s,
                         None => {
                             return Err(ParseError {
                                 pos: before,
@@ -1051,7 +1098,7 @@ fn parse_event(xml: &str) -> Result<Parsed, ParseError> {
                     }
                 };
                 if let Some(top) = stack.last_mut() {
-                    top.text.piece(&resolved);
+                    top.text.piece(resolved);
                 }
             }
             Event::Eof => {
@@ -1069,39 +1116,83 @@ fn parse_event(xml: &str) -> Result<Parsed, ParseError> {
     Ok(out)
 }
 
-fn open_frame(e: &BytesStart<'_>, pos: usize) -> Result<Frame, ParseError> {
-    let name = e.local_name().as_ref().to_string();
-    let mut attrs = Vec::new();
-    for attr in e.attributes() {
-        let attr = attr.map_err(|err| ParseError {
-            pos,
-            message: format!("bad attribute in <{name}>: {err}"),
-        })?;
-        let key = attr.key;
-        if key.as_ref() == "xmlns" || key.prefix().is_some_and(|p| p.as_ref() == "xmlns") {
-            continue;
-        }
-        let value = attr
-            .normalized_value(XmlVersion::Implicit1_0)
-            .map_err(|err| ParseError {
-                pos,
-                message: format!("bad attribute value in <{name}>: {err}"),
-            })?;
-        attrs.push((key.local_name().as_ref().to_string(), value.into_owned()));
+/// The text between `<` and `>` (or `/>`) of the tag at `before..after` in `xml`, when the
+/// positions line up (they do for a reader over `xml`).
+fn tag_text(xml: &str, before: usize, after: usize, empty: bool) -> Option<&str> {
+    let end = after.checked_sub(if empty { 2 } else { 1 })?;
+    if xml.as_bytes().get(before) != Some(&b'<') {
+        return None;
     }
-    Ok(Frame {
-        name,
-        attrs,
-        text: TextAcc::default(),
-        has_child: false,
-    })
+    xml.get(before + 1..end)
 }
 
-fn attr<'f>(attrs: &'f [(String, String)], name: &str) -> Option<&'f str> {
+fn open_frame<'a>(
+    xml: &'a str,
+    e: &BytesStart<'_>,
+    before: usize,
+    after: usize,
+    empty: bool,
+) -> Result<Frame<'a>, ParseError> {
+    let name_len = e.name().as_ref().len();
+    let bad_attr = |err: &dyn std::fmt::Display| ParseError {
+        pos: before,
+        message: format!("bad attribute in <{}>: {err}", e.name().as_ref()),
+    };
+    let local = |qname: &str| -> usize { qname.rfind(':').map_or(0, |i| i + 1) };
+    let mut frame = Frame {
+        name: Cow::Borrowed(""),
+        attrs: Vec::new(),
+        text: TextAcc::default(),
+        has_child: false,
+    };
+    match tag_text(xml, before, after, empty)
+        .filter(|t| t.get(..name_len).is_some() && t.get(..name_len) == e.get(..name_len))
+    {
+        Some(tag) => {
+            // Borrow everything from the event text.
+            let qname = tag.get(..name_len).unwrap_or_default();
+            frame.name = Cow::Borrowed(qname.get(local(qname)..).unwrap_or_default());
+            for attr in Attributes::new(tag, name_len) {
+                let attr = attr.map_err(|err| bad_attr(&err))?;
+                let key: &'a str = attr.key.0;
+                if key == "xmlns" || key.starts_with("xmlns:") {
+                    continue;
+                }
+                let value = attr
+                    .normalized_value(XmlVersion::Implicit1_0)
+                    .map_err(|err| bad_attr(&err))?;
+                frame.attrs.push((
+                    Cow::Borrowed(key.get(local(key)..).unwrap_or_default()),
+                    value,
+                ));
+            }
+        }
+        None => {
+            frame.name = Cow::Owned(e.local_name().as_ref().to_string());
+            for attr in e.attributes() {
+                let attr = attr.map_err(|err| bad_attr(&err))?;
+                let key = attr.key.as_ref();
+                if key == "xmlns" || key.starts_with("xmlns:") {
+                    continue;
+                }
+                let value = attr
+                    .normalized_value(XmlVersion::Implicit1_0)
+                    .map_err(|err| bad_attr(&err))?;
+                frame.attrs.push((
+                    Cow::Owned(key.get(local(key)..).unwrap_or_default().to_string()),
+                    Cow::Owned(value.into_owned()),
+                ));
+            }
+        }
+    }
+    Ok(frame)
+}
+
+fn attr<'f>(attrs: &'f [(Cow<'_, str>, Cow<'_, str>)], name: &str) -> Option<&'f str> {
     attrs
         .iter()
         .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+        .map(|(_, v)| v.as_ref())
 }
 
 fn non_empty(s: &str) -> Option<String> {
@@ -1110,20 +1201,20 @@ fn non_empty(s: &str) -> Option<String> {
 }
 
 /// Close the innermost element (the top of `stack`) and file what it held.
-fn close_frame(stack: &mut Vec<Frame>, out: &mut Parsed) {
+fn close_frame(stack: &mut Vec<Frame<'_>>, out: &mut Parsed) {
     let Some(frame) = stack.pop() else {
         return;
     };
     // Depth of the closed element: 1 is `Event`, 2 `System`/`EventData`/..., 3 their children.
     let depth = stack.len() + 1;
-    let Some(section) = stack.get(1).map(|f| f.name.as_str()) else {
+    let Some(section) = stack.get(1).map(|f| f.name.as_ref()) else {
         return;
     };
     let rec = &mut out.record;
     match (section, depth) {
         ("System", 3) => {
             let text = frame.text.finish();
-            match frame.name.as_str() {
+            match frame.name.as_ref() {
                 "Provider" => {
                     rec.provider = attr(&frame.attrs, "Name")
                         .or_else(|| attr(&frame.attrs, "EventSourceName"))
@@ -1171,14 +1262,14 @@ fn close_frame(stack: &mut Vec<Frame>, out: &mut Parsed) {
             // Attributes other than `Data/@Name` carry values too (rare, mostly UserData).
             for (k, v) in &frame.attrs {
                 if !(frame.name == "Data" && k == "Name") {
-                    rec.push_data(Some(k), v.clone());
+                    rec.push_data(Some(k), v.as_ref());
                 }
             }
             if frame.has_child {
                 return;
             }
             let text = frame.text.finish();
-            match frame.name.as_str() {
+            match frame.name.as_ref() {
                 "Data" => {
                     let name = attr(&frame.attrs, "Name").map(str::to_string);
                     rec.push_data(name.as_deref(), text);
