@@ -233,6 +233,11 @@ impl TableProvider for EvidenceTable {
                     opts: ReadOptions {
                         want_raw,
                         evtx_threads,
+                        admit: (!prefilter.is_empty()).then(|| {
+                            let p = prefilter.clone();
+                            Arc::new(move |rec: &lateral_sources::WinRecord| p.admits_record(rec))
+                                as lateral_sources::Admit
+                        }),
                     },
                     stats: self.stats.clone(),
                     prefilter: prefilter.clone(),
@@ -244,10 +249,12 @@ impl TableProvider for EvidenceTable {
     }
 }
 
-/// Filters that depend only on a record's identity, compiled to physical expressions.
+/// Filters that depend only on a record's identity, compiled to physical expressions, with
+/// the decision per identity cached (shared by every reader thread of the scan).
 #[derive(Clone, Default)]
 struct Prefilter {
     exprs: Vec<Arc<dyn PhysicalExpr>>,
+    decisions: Arc<Mutex<HashMap<IdentityKey, bool>>>,
 }
 
 impl fmt::Debug for Prefilter {
@@ -274,7 +281,51 @@ impl Prefilter {
                 }
             }
         }
-        Ok(Prefilter { exprs })
+        Ok(Prefilter {
+            exprs,
+            decisions: Arc::default(),
+        })
+    }
+
+    /// Whether a record with this identity can match (cached per channel, provider, event id).
+    fn admits_record(&self, rec: &lateral_sources::WinRecord) -> bool {
+        if self.exprs.is_empty() {
+            return true;
+        }
+        let channel = rec.canonical_channel();
+        let key = (channel.clone(), rec.provider.clone(), rec.event_id);
+        if let Some(d) = self
+            .decisions
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).copied())
+        {
+            return d;
+        }
+        let mut id = UdmEvent::new();
+        if let Some(eid) = rec.event_id {
+            id.set_str(f::PRODUCT_EVENT_TYPE, eid.to_string());
+            id.set_int(f::EVENT_ID, i64::from(eid));
+        }
+        if let Some(c) = channel {
+            id.set_str(f::CHANNEL, c);
+        }
+        if let Some(p) = &rec.provider {
+            id.set_str(f::PRODUCT_NAME, p.clone());
+        }
+        let candidates: Vec<UdmEvent> = lateral_sources::mapping::possible_event_types(rec)
+            .into_iter()
+            .map(|t| {
+                let mut c = id.clone();
+                c.set_str(f::EVENT_TYPE, t);
+                c
+            })
+            .collect();
+        let d = self.admits(&candidates);
+        if let Ok(mut m) = self.decisions.lock() {
+            m.insert(key, d);
+        }
+        d
     }
 
     fn is_empty(&self) -> bool {
@@ -334,7 +385,6 @@ impl PartitionStream for GroupStream {
                     tx: tx.clone(),
                     stats: stats.clone(),
                     prefilter,
-                    decisions: HashMap::new(),
                 };
                 for src in &sources {
                     let flow = read_source(src, &opts, &mut sink);
@@ -368,7 +418,6 @@ struct BatchSink {
     tx: tokio::sync::mpsc::Sender<DfResult<RecordBatch>>,
     stats: Arc<ScanStats>,
     prefilter: Prefilter,
-    decisions: HashMap<IdentityKey, bool>,
 }
 
 impl BatchSink {
@@ -394,39 +443,6 @@ impl BatchSink {
             Err(_) => Flow::Stop,
         }
     }
-
-    fn admits_record(&mut self, rec: &lateral_sources::WinRecord) -> bool {
-        if self.prefilter.is_empty() {
-            return true;
-        }
-        let channel = rec.canonical_channel();
-        let key = (channel.clone(), rec.provider.clone(), rec.event_id);
-        if let Some(d) = self.decisions.get(&key) {
-            return *d;
-        }
-        let mut id = UdmEvent::new();
-        if let Some(eid) = rec.event_id {
-            id.set_str(f::PRODUCT_EVENT_TYPE, eid.to_string());
-            id.set_int(f::EVENT_ID, i64::from(eid));
-        }
-        if let Some(c) = channel {
-            id.set_str(f::CHANNEL, c);
-        }
-        if let Some(p) = &rec.provider {
-            id.set_str(f::PRODUCT_NAME, p.clone());
-        }
-        let candidates: Vec<UdmEvent> = lateral_sources::mapping::possible_event_types(rec)
-            .into_iter()
-            .map(|t| {
-                let mut c = id.clone();
-                c.set_str(f::EVENT_TYPE, t);
-                c
-            })
-            .collect();
-        let d = self.prefilter.admits(&candidates);
-        self.decisions.insert(key, d);
-        d
-    }
 }
 
 impl RecordSink for BatchSink {
@@ -440,7 +456,7 @@ impl RecordSink for BatchSink {
         if let Some(t) = rec.time_micros {
             self.stats.see_time(t);
         }
-        if !self.admits_record(&rec) {
+        if !self.prefilter.admits_record(&rec) {
             self.stats.prefiltered.fetch_add(1, Ordering::Relaxed);
             return Flow::Continue;
         }
@@ -458,5 +474,13 @@ impl RecordSink for BatchSink {
 
     fn issue(&mut self, issue: ReadIssue) {
         self.stats.add_issue(&issue);
+    }
+
+    fn skipped(&mut self, time_micros: Option<i64>) {
+        self.stats.records.fetch_add(1, Ordering::Relaxed);
+        self.stats.prefiltered.fetch_add(1, Ordering::Relaxed);
+        if let Some(t) = time_micros {
+            self.stats.see_time(t);
+        }
     }
 }

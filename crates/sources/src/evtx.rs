@@ -42,11 +42,19 @@ pub fn read_evtx<T: Read + Seek + Send + 'static>(
         .indent(false);
     let mut parser = parser.with_configuration(settings);
     let want_raw = opts.want_raw;
+    let admit = opts.admit.clone();
     let records = parser.serialized_records(move |record| {
         let record = record?;
         let id = record.event_record_id;
         let header_time = record.timestamp.as_microsecond();
         let rendered = record.into_json_bytes()?;
+        if let Some(admit) = &admit {
+            if let Some(identity) = crate::evtx_fast::identity_from_json_bytes(&rendered.data) {
+                if !admit(&identity) {
+                    return Ok(Item::Skipped(identity.time_micros.or(Some(header_time))));
+                }
+            }
+        }
         let mut rec = crate::evtx_fast::record_from_json_bytes(&rendered.data).ok_or(
             EvtxError::FailedToCreateRecordModel("record rendered to JSON that is not an event"),
         )?;
@@ -61,18 +69,19 @@ pub fn read_evtx<T: Read + Seek + Send + 'static>(
         } else {
             None
         };
-        Ok::<(u64, WinRecord, Option<String>), EvtxError>((id, rec, raw))
+        Ok::<Item, EvtxError>(Item::Read(id, Box::new(rec), raw))
     });
     for item in records {
         match item {
-            Ok((id, rec, raw)) => {
+            Ok(Item::Skipped(time)) => sink.skipped(time),
+            Ok(Item::Read(id, rec, raw)) => {
                 let prov = Provenance {
                     file: file.to_string(),
                     format: "EVTX",
                     record: Some(id as i64),
                     offset: None,
                 };
-                if sink.record(rec, prov, raw) == Flow::Stop {
+                if sink.record(*rec, prov, raw) == Flow::Stop {
                     return Flow::Stop;
                 }
             }
@@ -80,6 +89,13 @@ pub fn read_evtx<T: Read + Seek + Send + 'static>(
         }
     }
     Flow::Continue
+}
+
+/// What the worker threads hand back for one record.
+enum Item {
+    Read(u64, Box<WinRecord>, Option<String>),
+    /// Turned away by the identity check; its time keeps the evidence time range exact.
+    Skipped(Option<i64>),
 }
 
 const HEADER: u64 = 4096;

@@ -164,17 +164,29 @@ fn opt_text(v: &Option<Value>) -> Option<String> {
     v.as_ref().map(text)
 }
 
-/// Convert one rendered record. `None` when the bytes are not an `{"Event": ..}` document.
-pub fn record_from_json_bytes(bytes: &[u8]) -> Option<WinRecord> {
-    let doc: Doc = serde_json::from_slice(bytes).ok()?;
-    let ev = doc.event?;
-    // Irregular sections: fall back to the general converter, which handles them all.
-    if ev.user_data.is_some() || ev.processing_error.is_some() || ev.rendering.is_some() {
-        let v: Value = serde_json::from_slice(bytes).ok()?;
-        return record_from_event_json(&v);
-    }
-    let sys = ev.system?;
+#[derive(Deserialize)]
+struct IdDoc<'a> {
+    #[serde(rename = "Event", borrow)]
+    event: Option<IdEv<'a>>,
+}
+
+#[derive(Deserialize)]
+struct IdEv<'a> {
+    #[serde(rename = "System", borrow)]
+    system: Option<Sys<'a>>,
+}
+
+/// Only the `System` block of a rendered record (event data is skipped without allocating):
+/// enough for an identity check. `None` when the bytes are not an event.
+pub fn identity_from_json_bytes(bytes: &[u8]) -> Option<WinRecord> {
+    let doc: IdDoc = serde_json::from_slice(bytes).ok()?;
+    let sys = doc.event?.system?;
     let mut rec = WinRecord::default();
+    fill_system(&mut rec, &sys);
+    Some(rec)
+}
+
+fn fill_system(rec: &mut WinRecord, sys: &Sys) {
     if let Some(p) = attrs(&sys.provider) {
         rec.provider = p
             .name
@@ -202,6 +214,20 @@ pub fn record_from_json_bytes(bytes: &[u8]) -> Option<WinRecord> {
     rec.task = opt_text(&sys.task);
     rec.opcode = opt_text(&sys.opcode);
     rec.keywords = opt_text(&sys.keywords);
+}
+
+/// Convert one rendered record. `None` when the bytes are not an `{"Event": ..}` document.
+pub fn record_from_json_bytes(bytes: &[u8]) -> Option<WinRecord> {
+    let doc: Doc = serde_json::from_slice(bytes).ok()?;
+    let ev = doc.event?;
+    // Irregular sections: fall back to the general converter, which handles them all.
+    if ev.user_data.is_some() || ev.processing_error.is_some() || ev.rendering.is_some() {
+        let v: Value = serde_json::from_slice(bytes).ok()?;
+        return record_from_event_json(&v);
+    }
+    let sys = ev.system?;
+    let mut rec = WinRecord::default();
+    fill_system(&mut rec, &sys);
     if let Some(Data(items)) = ev.event_data {
         for (name, value) in items {
             rec.push_data(name.as_deref(), value);
@@ -227,6 +253,20 @@ mod tests {
             let v: Value = serde_json::from_str(d).expect("json");
             let slow = record_from_event_json(&v).expect("slow");
             assert_eq!(fast, slow, "{d}");
+        }
+        for d in docs {
+            let full = record_from_json_bytes(d.as_bytes()).expect("fast");
+            let id = identity_from_json_bytes(d.as_bytes()).expect("identity");
+            assert_eq!(
+                (id.event_id, &id.channel, &id.provider, id.time_micros),
+                (
+                    full.event_id,
+                    &full.channel,
+                    &full.provider,
+                    full.time_micros
+                )
+            );
+            assert!(id.data.is_empty());
         }
         assert!(record_from_json_bytes(b"{\"foo\":1}").is_none());
         assert!(record_from_json_bytes(b"not json").is_none());

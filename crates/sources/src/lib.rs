@@ -25,4 +25,4 @@ pub use discover::{discover, Format, Location, Source};
 pub use issue::{Position, ReadIssue};
 pub use read::{collect, collect_events, collect_paths, read_source, to_event, EventSink};
 pub use record::WinRecord;
-pub use sink::{CollectSink, Flow, ReadOptions, RecordSink};
+pub use sink::{Admit, CollectSink, Flow, ReadOptions, RecordSink};

@@ -14,8 +14,13 @@ pub enum Flow {
     Stop,
 }
 
+/// Decides from a record's identity (channel, provider, event id, time; no event data) whether
+/// it can matter to the consumer. Readers that can learn the identity cheaply ask it before
+/// doing the expensive part of reading a record.
+pub type Admit = std::sync::Arc<dyn Fn(&WinRecord) -> bool + Send + Sync>;
+
 /// Options every reader honours.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ReadOptions {
     /// Keep the original record text (`lateral.raw`). Costs time and memory; off when the
     /// query does not project the raw column.
@@ -23,6 +28,18 @@ pub struct ReadOptions {
     /// Worker threads for one EVTX file (the `evtx` crate's own pipeline). 1 when many files
     /// are read in parallel.
     pub evtx_threads: usize,
+    /// Early identity check (see [`Admit`]); `None` reads everything.
+    pub admit: Option<Admit>,
+}
+
+impl std::fmt::Debug for ReadOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadOptions")
+            .field("want_raw", &self.want_raw)
+            .field("evtx_threads", &self.evtx_threads)
+            .field("admit", &self.admit.is_some())
+            .finish()
+    }
 }
 
 impl Default for ReadOptions {
@@ -30,6 +47,7 @@ impl Default for ReadOptions {
         ReadOptions {
             want_raw: true,
             evtx_threads: 1,
+            admit: None,
         }
     }
 }
@@ -42,6 +60,8 @@ pub trait RecordSink {
     fn udm(&mut self, event: UdmEvent) -> Flow;
     /// A problem at a position in a file; the reader goes on after it.
     fn issue(&mut self, issue: ReadIssue);
+    /// A record the [`Admit`] check turned away before it was fully read (its time, when known).
+    fn skipped(&mut self, _time_micros: Option<i64>) {}
 }
 
 /// A sink that keeps everything in memory; for tests and small tools.
