@@ -44,8 +44,9 @@ fn read_source_inner(src: &Source, opts: &ReadOptions, sink: &mut dyn RecordSink
         Format::Evtx => match &src.location {
             Location::File(p) => match std::fs::File::open(p) {
                 Ok(f) => {
+                    // No BufReader: the parser reads whole 64 KiB chunks itself.
                     let len = f.metadata().ok().map(|m| m.len());
-                    crate::evtx::read_evtx(BufReader::new(f), len, file, opts, sink)
+                    crate::evtx::read_evtx(f, len, file, opts, sink)
                 }
                 Err(e) => {
                     sink.issue(ReadIssue::whole_file(file, format!("cannot open: {e}")));
