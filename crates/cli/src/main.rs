@@ -20,7 +20,13 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Hunt for lateral movement in Windows evidence (EVTX, JSON/XML event exports).
 #[derive(Parser, Debug)]
-#[command(name = "lateral", version, about, long_about = None)]
+#[command(
+    name = "lateral",
+    version,
+    about,
+    long_about = None,
+    after_help = "Examples:\n  lateral stats ./evidence\n  lateral search ./evidence --all-time --query 'metadata.product_event_type = \"ServiceInstalled\"'\n  lateral sql ./evidence 'SELECT \"metadata.event_type\", count(*) FROM events GROUP BY 1'"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
