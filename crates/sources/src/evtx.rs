@@ -105,30 +105,26 @@ fn report_truncation(declared: u16, len: u64, file: &str, sink: &mut dyn RecordS
     let body = len.saturating_sub(HEADER);
     let complete = body / CHUNK;
     let partial = body % CHUNK;
-    if partial != 0 {
-        sink.issue(ReadIssue::new(
-            file,
-            Position::Chunk {
-                chunk: complete,
-                record: None,
-            },
-            format!(
-                "file truncated: chunk {complete} at byte offset {} has only {partial} of {CHUNK} bytes; its records are skipped (the complete chunks before it are read)",
-                HEADER + complete * CHUNK
-            ),
-        ));
+    let message = if partial != 0 {
+        format!(
+            "file truncated: chunk {complete} at byte offset {} has only {partial} of {CHUNK} bytes; its records are skipped (the complete chunks before it are read)",
+            HEADER + complete * CHUNK
+        )
     } else if u64::from(declared) > complete {
-        sink.issue(ReadIssue::new(
-            file,
-            Position::Chunk {
-                chunk: complete,
-                record: None,
-            },
-            format!(
-                "file truncated: the header declares {declared} chunks but only {complete} are present"
-            ),
-        ));
-    }
+        format!(
+            "file truncated: the header declares {declared} chunks but only {complete} are present"
+        )
+    } else {
+        return;
+    };
+    sink.issue(ReadIssue::new(
+        file,
+        Position::Chunk {
+            chunk: complete,
+            record: None,
+        },
+        message,
+    ));
 }
 
 fn position(e: &EvtxError) -> Position {
