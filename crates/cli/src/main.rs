@@ -2,6 +2,7 @@
 //! the engine, the query language) and formats their results; it holds no logic of its own
 //! beyond argument handling, progress display and exit codes.
 
+mod hunt;
 mod output;
 mod progress;
 
@@ -25,7 +26,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
     version,
     about,
     long_about = None,
-    after_help = "Examples:\n  lateral stats ./evidence\n  lateral search ./evidence --all-time --query 'metadata.product_event_type = \"ServiceInstalled\"'\n  lateral sql ./evidence 'SELECT \"metadata.event_type\", count(*) FROM events GROUP BY 1'"
+    after_help = "Examples:\n  lateral hunt ./evidence\n  lateral stats ./evidence\n  lateral search ./evidence --all-time --query 'metadata.product_event_type = \"ServiceInstalled\"'\n  lateral sql ./evidence 'SELECT \"metadata.event_type\", count(*) FROM events GROUP BY 1'"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -34,6 +35,9 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run the lateral-movement hunt and write the report (Markdown, JSON, graph).
+    #[command(after_help = hunt::HUNT_EXAMPLES)]
+    Hunt(hunt::HuntArgs),
     /// Search evidence with a UDM query (Google SecOps syntax or the runbook dialect).
     #[command(after_help = SEARCH_EXAMPLES)]
     Search(SearchArgs),
@@ -201,6 +205,7 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Hunt(a) => hunt::hunt(a).await,
         Command::Search(a) => search(a).await,
         Command::Sql(a) => sql(a).await,
         Command::Stats(a) => stats(a).await,

@@ -14,6 +14,6 @@ pub mod session;
 pub mod window;
 
 pub use inventory::{inventory, Coverage, Inventory, Span};
-pub use scan::{EvidenceTable, ReportedIssue, ScanStats};
-pub use session::{column, Engine, EngineError, SearchRequest, SearchResult, TABLE};
+pub use scan::{CoverageCount, CoverageKey, EvidenceTable, ReportedIssue, ScanStats};
+pub use session::{and_window, column, Engine, EngineError, SearchRequest, SearchResult, TABLE};
 pub use window::{format_micros, parse_time, Anchor, Window, WindowSpec};

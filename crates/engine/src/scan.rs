@@ -6,7 +6,7 @@
 //! identity (event id, channel, provider) are pushed down and checked *before* a record is
 //! normalised: records that cannot match are never mapped.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -47,6 +47,45 @@ pub struct ScanStats {
     min_ts: AtomicI64,
     max_ts: AtomicI64,
     issues: Mutex<BTreeSet<IssueKey>>,
+    coverage: Mutex<BTreeMap<CoverageKey, CoverageCount>>,
+}
+
+/// (logging host, canonical channel, event id); empty strings when unknown.
+pub type CoverageKey = (String, String, i64);
+
+/// How many records of one kind a host logged, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CoverageCount {
+    pub events: u64,
+    /// Earliest and latest event time (µs UTC); `i64::MAX`/`i64::MIN` when none had a time.
+    pub first: i64,
+    pub last: i64,
+}
+
+impl Default for CoverageCount {
+    fn default() -> Self {
+        CoverageCount {
+            events: 0,
+            first: i64::MAX,
+            last: i64::MIN,
+        }
+    }
+}
+
+impl CoverageCount {
+    fn add(&mut self, time: Option<i64>) {
+        self.events += 1;
+        if let Some(t) = time {
+            self.first = self.first.min(t);
+            self.last = self.last.max(t);
+        }
+    }
+
+    fn merge(&mut self, other: &CoverageCount) {
+        self.events += other.events;
+        self.first = self.first.min(other.first);
+        self.last = self.last.max(other.last);
+    }
 }
 
 type IssueKey = (String, String, String, bool);
@@ -62,6 +101,7 @@ impl Default for ScanStats {
             min_ts: AtomicI64::new(i64::MAX),
             max_ts: AtomicI64::new(i64::MIN),
             issues: Mutex::new(BTreeSet::new()),
+            coverage: Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -89,6 +129,24 @@ impl ScanStats {
                 issue.message.clone(),
                 issue.fatal_for_file,
             ));
+        }
+    }
+
+    /// Records read per (host, channel, event id), counted before any pre-filter, so one
+    /// filtered scan still tells what data the evidence holds. Summed over every scan of the
+    /// table (the hunt scans once).
+    pub fn coverage(&self) -> BTreeMap<CoverageKey, CoverageCount> {
+        self.coverage.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    fn merge_coverage(&self, local: &mut HashMap<CoverageKey, CoverageCount>) {
+        if local.is_empty() {
+            return;
+        }
+        if let Ok(mut m) = self.coverage.lock() {
+            for (k, v) in local.drain() {
+                m.entry(k).or_default().merge(&v);
+            }
         }
     }
 
@@ -385,9 +443,11 @@ impl PartitionStream for GroupStream {
                     tx: tx.clone(),
                     stats: stats.clone(),
                     prefilter,
+                    coverage: HashMap::new(),
                 };
                 for src in &sources {
                     let flow = read_source(src, &opts, &mut sink);
+                    stats.merge_coverage(&mut sink.coverage);
                     stats.sources_done.fetch_add(1, Ordering::Relaxed);
                     stats.bytes_done.fetch_add(src.size, Ordering::Relaxed);
                     if flow == Flow::Stop || sink.flush() == Flow::Stop {
@@ -418,9 +478,36 @@ struct BatchSink {
     tx: tokio::sync::mpsc::Sender<DfResult<RecordBatch>>,
     stats: Arc<ScanStats>,
     prefilter: Prefilter,
+    /// Per-source coverage counts, merged into the stats after each source.
+    coverage: HashMap<CoverageKey, CoverageCount>,
 }
 
 impl BatchSink {
+    fn count_record(&mut self, rec: &lateral_sources::WinRecord) {
+        let key = (
+            rec.computer.clone().unwrap_or_default(),
+            rec.canonical_channel().unwrap_or_default(),
+            rec.event_id.map(i64::from).unwrap_or(-1),
+        );
+        self.coverage.entry(key).or_default().add(rec.time_micros);
+    }
+
+    fn count_event(&mut self, ev: &UdmEvent) {
+        let host = ev
+            .str(f::OBSERVER_HOSTNAME)
+            .or_else(|| ev.str(f::PRINCIPAL_HOSTNAME))
+            .unwrap_or_default();
+        let channel = ev
+            .str(f::CHANNEL)
+            .or_else(|| ev.str(f::LOG_TYPE))
+            .unwrap_or_default();
+        let id = ev.int(f::EVENT_ID).unwrap_or(-1);
+        self.coverage
+            .entry((host.to_string(), channel.to_string(), id))
+            .or_default()
+            .add(ev.timestamp_micros());
+    }
+
     fn push(&mut self, ev: &UdmEvent) -> Flow {
         self.stats.events.fetch_add(1, Ordering::Relaxed);
         self.builder.push(ev);
@@ -456,6 +543,7 @@ impl RecordSink for BatchSink {
         if let Some(t) = rec.time_micros {
             self.stats.see_time(t);
         }
+        self.count_record(&rec);
         if !self.prefilter.admits_record(&rec) {
             self.stats.prefiltered.fetch_add(1, Ordering::Relaxed);
             return Flow::Continue;
@@ -469,6 +557,7 @@ impl RecordSink for BatchSink {
         if let Some(t) = event.timestamp_micros() {
             self.stats.see_time(t);
         }
+        self.count_event(&event);
         self.push(&event)
     }
 
@@ -476,11 +565,12 @@ impl RecordSink for BatchSink {
         self.stats.add_issue(&issue);
     }
 
-    fn skipped(&mut self, time_micros: Option<i64>) {
+    fn skipped(&mut self, identity: &lateral_sources::WinRecord) {
         self.stats.records.fetch_add(1, Ordering::Relaxed);
         self.stats.prefiltered.fetch_add(1, Ordering::Relaxed);
-        if let Some(t) = time_micros {
+        if let Some(t) = identity.time_micros {
             self.stats.see_time(t);
         }
+        self.count_record(identity);
     }
 }

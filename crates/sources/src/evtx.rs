@@ -51,7 +51,11 @@ pub fn read_evtx<T: Read + Seek + Send + 'static>(
         if let Some(admit) = &admit {
             if let Some(identity) = crate::evtx_fast::identity_from_json_bytes(&rendered.data) {
                 if !admit(&identity) {
-                    return Ok(Item::Skipped(identity.time_micros.or(Some(header_time))));
+                    let mut identity = identity;
+                    if identity.time_micros.is_none() {
+                        identity.time_micros = Some(header_time);
+                    }
+                    return Ok(Item::Skipped(Box::new(identity)));
                 }
             }
         }
@@ -73,7 +77,7 @@ pub fn read_evtx<T: Read + Seek + Send + 'static>(
     });
     for item in records {
         match item {
-            Ok(Item::Skipped(time)) => sink.skipped(time),
+            Ok(Item::Skipped(identity)) => sink.skipped(&identity),
             Ok(Item::Read(id, rec, raw)) => {
                 let prov = Provenance {
                     file: file.to_string(),
@@ -94,8 +98,9 @@ pub fn read_evtx<T: Read + Seek + Send + 'static>(
 /// What the worker threads hand back for one record.
 enum Item {
     Read(u64, Box<WinRecord>, Option<String>),
-    /// Turned away by the identity check; its time keeps the evidence time range exact.
-    Skipped(Option<i64>),
+    /// Turned away by the identity check: its identity (channel, event id, computer, time)
+    /// keeps the evidence time range and the coverage counts exact.
+    Skipped(Box<WinRecord>),
 }
 
 const HEADER: u64 = 4096;

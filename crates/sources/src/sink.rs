@@ -60,8 +60,9 @@ pub trait RecordSink {
     fn udm(&mut self, event: UdmEvent) -> Flow;
     /// A problem at a position in a file; the reader goes on after it.
     fn issue(&mut self, issue: ReadIssue);
-    /// A record the [`Admit`] check turned away before it was fully read (its time, when known).
-    fn skipped(&mut self, _time_micros: Option<i64>) {}
+    /// A record the [`Admit`] check turned away before it was fully read: only its identity
+    /// (provider, channel, event id, computer, time) is filled in.
+    fn skipped(&mut self, _identity: &WinRecord) {}
 }
 
 /// A sink that keeps everything in memory; for tests and small tools.

@@ -1,0 +1,202 @@
+//! `lateral hunt`: argument handling and file output for the lateral-movement hunt.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use lateral_engine::WindowSpec;
+use lateral_hunt::pack::{read_pack, Pack};
+use lateral_hunt::{HuntReport, HuntRequest};
+
+pub const HUNT_EXAMPLES: &str = "Examples:
+  lateral hunt ./evidence
+  lateral hunt ./evidence --hours-back 168 --hypothesis 'PsExec from the jump host' --case 42
+  lateral hunt ./evidence --scope 'principal.hostname = \"serhatg.local\"' --format json > hunt.json
+  lateral hunt ./evidence --pack my-pack.yaml --inventory hosts.csv --graph dot movement.dot
+
+Writes lateral_movement_hunt_<scope>_<YYYYMMDD_HHMM>.md and .json into --out (./reports) and
+prints a summary. The window ends at the latest event in the evidence unless --start/--end or
+--all-time is given.";
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ReportFormat {
+    Md,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum GraphFormat {
+    Dot,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct HuntArgs {
+    /// Evidence files or folders (EVTX, JSON, XML; .zip and .gz are opened).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Hours of evidence to hunt, ending at the latest event.
+    #[arg(long, default_value_t = 72.0)]
+    hours_back: f64,
+    /// Window start (RFC 3339); overrides --hours-back.
+    #[arg(long)]
+    start: Option<String>,
+    /// Window end (RFC 3339); default: the latest event in the evidence.
+    #[arg(long)]
+    end: Option<String>,
+    /// Hunt all events, whatever their time.
+    #[arg(long, conflicts_with_all = ["start", "end"])]
+    all_time: bool,
+    /// A UDM query fragment that narrows every hunt query, e.g. 'principal.hostname = "ws01"'.
+    #[arg(long)]
+    scope: Option<String>,
+    /// The hypothesis under test, written into the report.
+    #[arg(long)]
+    hypothesis: Option<String>,
+    /// Case id the hunt belongs to (written into the report).
+    #[arg(long)]
+    case: Option<String>,
+    /// Host roles (CSV host,role or YAML): which hosts are expected to administer others.
+    #[arg(long)]
+    inventory: Option<PathBuf>,
+    /// Extra hunt pack (YAML); entries with an existing id replace the built-in one. Repeatable.
+    #[arg(long)]
+    pack: Vec<PathBuf>,
+    /// Folder for the report files.
+    #[arg(long, default_value = "reports")]
+    out: PathBuf,
+    /// Report files to write (md, json); with `json` alone the JSON report also goes to stdout.
+    #[arg(long, value_delimiter = ',', default_value = "md,json")]
+    format: Vec<ReportFormat>,
+    /// Also write the movement graph: `--graph dot FILE` or `--graph json FILE`.
+    #[arg(long, num_args = 2, value_names = ["FORMAT", "FILE"])]
+    graph: Vec<String>,
+}
+
+pub async fn hunt(a: HuntArgs) -> Result<ExitCode> {
+    if !(a.hours_back.is_finite() && a.hours_back > 0.0) {
+        bail!("--hours-back must be a positive number of hours");
+    }
+    let parse = |s: &Option<String>| -> Result<Option<i64>> {
+        s.as_deref()
+            .map(lateral_engine::parse_time)
+            .transpose()
+            .map_err(anyhow::Error::msg)
+    };
+    let window = WindowSpec {
+        hours_back: a.hours_back,
+        start: parse(&a.start)?,
+        end: parse(&a.end)?,
+        now: false,
+        all: a.all_time,
+    };
+    let graph_out = match a.graph.as_slice() {
+        [] => None,
+        [fmt, file] => {
+            let f = match fmt.to_ascii_lowercase().as_str() {
+                "dot" => GraphFormat::Dot,
+                "json" => GraphFormat::Json,
+                other => bail!("--graph {other:?}: use dot or json"),
+            };
+            Some((f, PathBuf::from(file)))
+        }
+        _ => bail!("--graph takes a format (dot or json) and a file"),
+    };
+    let mut user_packs = Vec::new();
+    for p in &a.pack {
+        user_packs.push((p.display().to_string(), read_pack(p)?));
+    }
+    let pack = Pack::load(&user_packs)?;
+    let inventory = a
+        .inventory
+        .as_deref()
+        .map(lateral_hunt::inventory::Inventory::load)
+        .transpose()?;
+    let engine = match crate::open_engine(&a.paths)? {
+        Ok(e) => e,
+        Err(code) => return Ok(code),
+    };
+    let req = HuntRequest {
+        window,
+        scope: a.scope.clone(),
+        hypothesis: a.hypothesis.clone(),
+        case_id: a.case.clone(),
+        inventory,
+    };
+    let progress = crate::progress::Progress::start(&engine);
+    let report = lateral_hunt::run(&engine, &pack, &req).await;
+    progress.finish();
+    let report = report?;
+    crate::output::print_issues(&engine.issues());
+
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("cannot create the report folder {}", a.out.display()))?;
+    let stamp = chrono::Utc::now().format("%Y%m%d_%H%M");
+    let base = format!("lateral_movement_hunt_{}_{stamp}", report.scope_label);
+    let mut written = Vec::new();
+    let json = lateral_report::json(&report);
+    if a.format.contains(&ReportFormat::Md) {
+        let path = a.out.join(format!("{base}.md"));
+        std::fs::write(&path, lateral_report::markdown(&report))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        written.push(path);
+    }
+    if a.format.contains(&ReportFormat::Json) {
+        let path = a.out.join(format!("{base}.json"));
+        std::fs::write(&path, &json).with_context(|| format!("cannot write {}", path.display()))?;
+        written.push(path);
+    }
+    if let Some((fmt, path)) = graph_out {
+        let text = match fmt {
+            GraphFormat::Dot => lateral_report::graph_dot(&report.graph),
+            GraphFormat::Json => lateral_report::graph_json(&report.graph),
+        };
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        written.push(path);
+    }
+    if a.format == [ReportFormat::Json] {
+        println!("{json}");
+        for p in &written {
+            eprintln!("wrote {}", p.display());
+        }
+    } else {
+        print_summary(&report, &written);
+    }
+    Ok(crate::exit_code(&engine))
+}
+
+fn print_summary(r: &HuntReport, written: &[PathBuf]) {
+    println!("{}", r.title);
+    println!("window: {}", r.window.description);
+    let hits = r.queries.iter().filter(|q| q.hits > 0).count();
+    println!(
+        "queries: {} run, {} with hits, {} with no hits",
+        r.queries.len(),
+        hits,
+        r.queries.len() - hits
+    );
+    println!("findings: {}", r.findings.len());
+    for f in &r.findings {
+        println!(
+            "  {} [{}] {} ({})",
+            f.id,
+            f.severity.as_str(),
+            f.title,
+            f.techniques.join(", ")
+        );
+    }
+    for c in &r.graph.chains {
+        println!("chain: {}", c.join(" -> "));
+    }
+    for g in &r.gaps {
+        println!("gap: {g}");
+    }
+    println!(
+        "conclusion ({}): {}",
+        r.conclusion.verdict, r.conclusion.summary
+    );
+    for p in written {
+        println!("wrote {}", p.display());
+    }
+}

@@ -1,0 +1,279 @@
+//! Sequences: "stage A then stage B on the same host within a span, joined on keys that may
+//! have different names on each side", executed as DataFusion joins over the candidate table.
+//!
+//! The built-in sequences are the runbook's correlation steps:
+//!
+//! | id | stages | keys | span |
+//! |---|---|---|---|
+//! | `logon-then-service` | 4624 network logon → 4697 service install | `target.logon_id` = `principal.logon_id` | 1 min |
+//! | `logon-then-service-7045` | 4624 network logon → 7045 service install | same host | 1 min |
+//! | `session-processes` | 4624 network logon → Sysmon 1 process | `target.logon_id` = `principal.logon_id` | 24 h |
+//! | `session-processes-4688` | 4624 network logon → 4688 process | `target.logon_id` = `target.logon_id` | 24 h |
+//! | `session-activity` | 4624 network logon → 5140/5145/4697/4698/4702 | `target.logon_id` = `principal.logon_id` | 24 h |
+//! | `rpc-then-wmiprvse-child` | inbound TCP 135 (or dynamic RPC) → WmiPrvSE child | same host | 20 s |
+//! | `svcctl-then-service` | 5145 IPC$ svcctl → 7045/4697 | same host | 1 min |
+//! | `share-write-then-launch` | 5145 ADMIN$/C$ write or Sysmon 11 by System → service or process whose image is that file | file name | 10 min |
+//!
+//! A sequence yields pairs of candidate-table row ids; the finding builder decides what the
+//! pairs mean.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, Int64Array};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::JoinType;
+use datafusion::datasource::MemTable;
+use datafusion::functions::expr_fn::{lower, split_part};
+use datafusion::logical_expr::{cast, col, lit, Expr};
+use datafusion::prelude::{coalesce, SessionContext};
+use lateral_engine::column;
+use lateral_model::f;
+
+use crate::evidence::ROW_ID;
+use crate::HuntError;
+
+/// One stage: which events, and the key expression joined to the neighbouring stage.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub filter: Expr,
+    pub key: Option<Expr>,
+}
+
+/// A two-stage sequence.
+#[derive(Debug, Clone)]
+pub struct Sequence {
+    pub id: &'static str,
+    pub description: &'static str,
+    pub first: Stage,
+    pub then: Stage,
+    /// Maximum time from the first stage to the second, µs.
+    pub span: i64,
+    /// The second stage must not precede the first.
+    pub ordered: bool,
+    pub same_host: bool,
+}
+
+/// The pairs one sequence produced.
+#[derive(Debug, Clone, Default)]
+pub struct Links {
+    pub id: &'static str,
+    pub pairs: Vec<(u32, u32)>,
+}
+
+fn host_key() -> Expr {
+    lower(split_part(
+        coalesce(vec![
+            column(f::OBSERVER_HOSTNAME),
+            column(f::PRINCIPAL_HOSTNAME),
+            lit(""),
+        ]),
+        lit("."),
+        lit(1),
+    ))
+}
+
+fn micros() -> Expr {
+    cast(column(f::EVENT_TIMESTAMP), DataType::Int64)
+}
+
+/// Run one sequence over the candidate table.
+pub async fn run_sequence(
+    ctx: &SessionContext,
+    table: Arc<MemTable>,
+    seq: &Sequence,
+) -> Result<Links, HuntError> {
+    let side = |stage: &Stage, p: &str| -> Result<datafusion::prelude::DataFrame, HuntError> {
+        let mut select = vec![
+            col(format!("\"{ROW_ID}\"")).alias(format!("{p}_row")),
+            micros().alias(format!("{p}_t")),
+            host_key().alias(format!("{p}_host")),
+        ];
+        if let Some(k) = &stage.key {
+            select.push(k.clone().alias(format!("{p}_key")));
+        }
+        let df = ctx
+            .read_table(table.clone())?
+            .filter(stage.filter.clone())?
+            .select(select)?;
+        Ok(df)
+    };
+    let left = side(&seq.first, "l")?;
+    let right = side(&seq.then, "r")?;
+    let mut on: Vec<Expr> = Vec::new();
+    if seq.first.key.is_some() && seq.then.key.is_some() {
+        on.push(col("l_key").eq(col("r_key")));
+    }
+    if seq.same_host {
+        on.push(col("l_host").eq(col("r_host")));
+    }
+    let dt = col("r_t") - col("l_t");
+    let mut time = dt.clone().lt_eq(lit(seq.span));
+    time = if seq.ordered {
+        time.and(dt.gt_eq(lit(0i64)))
+    } else {
+        time.and(dt.gt_eq(lit(-seq.span)))
+    };
+    on.push(time);
+    let mut joined = left.join_on(right, JoinType::Inner, on)?;
+    if seq.first.key.is_some() && seq.then.key.is_some() {
+        // Empty keys (no logon id, no file name) never join.
+        joined = joined.filter(col("l_key").is_not_null().and(col("l_key").not_eq(lit(""))))?;
+    }
+    let joined = joined.select(vec![col("l_row"), col("r_row")])?;
+    let batches = joined.collect().await?;
+    let mut pairs = Vec::new();
+    for b in &batches {
+        let l = b.column(0).as_any().downcast_ref::<Int64Array>();
+        let r = b.column(1).as_any().downcast_ref::<Int64Array>();
+        if let (Some(l), Some(r)) = (l, r) {
+            for i in 0..b.num_rows() {
+                if l.is_valid(i) && r.is_valid(i) && l.value(i) != r.value(i) {
+                    pairs.push((l.value(i) as u32, r.value(i) as u32));
+                }
+            }
+        }
+    }
+    pairs.sort_unstable();
+    pairs.dedup();
+    Ok(Links { id: seq.id, pairs })
+}
+
+fn q(text: &str) -> Expr {
+    // Built-in stage filters are fixed text; a failure here is a programming error caught by tests.
+    lateral_query::parse(text)
+        .ok()
+        .and_then(|q| lateral_query::compile(&q, &lateral_query::Lists::new()).ok())
+        .unwrap_or_else(|| lit(false))
+}
+
+fn file_name_key(field: lateral_model::Field) -> Expr {
+    // Last path component, lower case: `Windows\PSEXESVC.exe` and `%SystemRoot%\PSEXESVC.exe` agree.
+    let reversed = datafusion::functions::expr_fn::reverse(lower(column(field)));
+    datafusion::functions::expr_fn::reverse(split_part(reversed, lit("\\"), lit(1)))
+}
+
+const NETWORK_LOGON: &str = r#"lateral.channel = "Security" AND lateral.event_id = 4624 AND extensions.auth.mechanism = "NETWORK""#;
+
+/// The built-in sequences.
+pub fn builtin() -> Vec<Sequence> {
+    use crate::time::{HOUR, MINUTE, SECOND};
+    vec![
+        Sequence {
+            id: "logon-then-service",
+            description: "network logon, then a service installed in the same logon session (4624 TargetLogonId = 4697 SubjectLogonId) within 1 minute",
+            first: Stage { filter: q(NETWORK_LOGON), key: Some(column(f::TARGET_LOGON_ID)) },
+            then: Stage {
+                filter: q(r#"lateral.channel = "Security" AND lateral.event_id = 4697"#),
+                key: Some(column(f::PRINCIPAL_LOGON_ID)),
+            },
+            span: MINUTE,
+            ordered: true,
+            same_host: true,
+        },
+        Sequence {
+            id: "logon-then-service-7045",
+            description: "network logon, then a 7045 service installation on the same host within 1 minute (7045 carries no logon id)",
+            first: Stage { filter: q(NETWORK_LOGON), key: None },
+            then: Stage {
+                filter: q(r#"lateral.channel = "System" AND lateral.event_id = 7045"#),
+                key: None,
+            },
+            span: MINUTE,
+            ordered: true,
+            same_host: true,
+        },
+        Sequence {
+            id: "session-processes",
+            description: "network logon session and every process launched in it (4624 TargetLogonId = Sysmon 1 LogonId)",
+            first: Stage { filter: q(NETWORK_LOGON), key: Some(column(f::TARGET_LOGON_ID)) },
+            then: Stage {
+                filter: q(r#"lateral.channel = "Microsoft-Windows-Sysmon/Operational" AND lateral.event_id = 1"#),
+                key: Some(column(f::PRINCIPAL_LOGON_ID)),
+            },
+            span: 24 * HOUR,
+            ordered: true,
+            same_host: true,
+        },
+        Sequence {
+            id: "session-processes-4688",
+            description: "network logon session and every process launched in it (4624 TargetLogonId = 4688 TargetLogonId)",
+            first: Stage { filter: q(NETWORK_LOGON), key: Some(column(f::TARGET_LOGON_ID)) },
+            then: Stage {
+                filter: q(r#"lateral.channel = "Security" AND lateral.event_id = 4688"#),
+                key: Some(column(f::TARGET_LOGON_ID)),
+            },
+            span: 24 * HOUR,
+            ordered: true,
+            same_host: true,
+        },
+        Sequence {
+            id: "session-activity",
+            description: "network logon session and the share access, service and task changes made in it (4624 TargetLogonId = SubjectLogonId)",
+            first: Stage { filter: q(NETWORK_LOGON), key: Some(column(f::TARGET_LOGON_ID)) },
+            then: Stage {
+                filter: q(r#"lateral.channel = "Security" AND (lateral.event_id = 5140 OR lateral.event_id = 5145 OR lateral.event_id = 4697 OR lateral.event_id = 4698 OR lateral.event_id = 4702 OR lateral.event_id = 4688)"#),
+                key: Some(column(f::PRINCIPAL_LOGON_ID)),
+            },
+            span: 24 * HOUR,
+            ordered: true,
+            same_host: true,
+        },
+        Sequence {
+            id: "rpc-then-wmiprvse-child",
+            description: "inbound TCP 135 or dynamic RPC connection, then a WmiPrvSE.exe child on the same host within 20 seconds",
+            first: Stage {
+                filter: q(r#"metadata.event_type = "NETWORK_CONNECTION" AND network.direction = "INBOUND" AND (target.port = 135 OR target.port >= 49152) AND lateral.loopback = false"#),
+                key: None,
+            },
+            then: Stage {
+                filter: q(r#"metadata.event_type = "PROCESS_LAUNCH" AND principal.process.file.full_path = "WmiPrvSE.exe""#),
+                key: None,
+            },
+            span: 20 * SECOND,
+            ordered: true,
+            same_host: true,
+        },
+        Sequence {
+            id: "svcctl-then-service",
+            description: "svcctl opened over IPC$, then a service installed on the same host within 1 minute",
+            first: Stage {
+                filter: q(r#"lateral.channel = "Security" AND lateral.event_id = 5145 AND target.file.full_path = "svcctl""#),
+                key: None,
+            },
+            then: Stage { filter: q(r#"metadata.event_type = "SERVICE_CREATION""#), key: None },
+            span: MINUTE,
+            ordered: true,
+            same_host: true,
+        },
+        Sequence {
+            id: "share-write-then-service",
+            description: "executable written over SMB, then a service whose binary is that file (file name) within 10 minutes",
+            first: Stage {
+                filter: q(r#"(lateral.channel = "Security" AND lateral.event_id = 5145) OR (lateral.channel = "Microsoft-Windows-Sysmon/Operational" AND lateral.event_id = 11 AND principal.process.file.full_path = "System")"#),
+                key: Some(file_name_key(f::TARGET_FILE_PATH)),
+            },
+            then: Stage {
+                filter: q(r#"metadata.event_type = "SERVICE_CREATION""#),
+                key: Some(file_name_key(f::TARGET_PATH)),
+            },
+            span: 10 * MINUTE,
+            ordered: true,
+            same_host: true,
+        },
+        Sequence {
+            id: "share-write-then-launch",
+            description: "executable written over SMB, then a process launched from that file (file name) within 10 minutes",
+            first: Stage {
+                filter: q(r#"(lateral.channel = "Security" AND lateral.event_id = 5145) OR (lateral.channel = "Microsoft-Windows-Sysmon/Operational" AND lateral.event_id = 11 AND principal.process.file.full_path = "System")"#),
+                key: Some(file_name_key(f::TARGET_FILE_PATH)),
+            },
+            then: Stage {
+                filter: q(r#"metadata.event_type = "PROCESS_LAUNCH""#),
+                key: Some(file_name_key(f::TARGET_PATH)),
+            },
+            span: 10 * MINUTE,
+            ordered: true,
+            same_host: true,
+        },
+    ]
+}

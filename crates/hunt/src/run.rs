@@ -1,0 +1,932 @@
+//! Running a hunt: one scan of the evidence feeds every query and correlation.
+//!
+//! 1. The *feed* filter is the OR of every pack query and of the events correlation needs
+//!    (network logons, process launches, share access). One scan of the evidence collects the
+//!    matching events (all time: first-seen pairs look before the window) into an in-memory
+//!    DataFusion table with a row id.
+//! 2. Each pack query runs over that table, narrowed by the scope and the window; its hit
+//!    count is recorded, zero included.
+//! 3. The sequences run as DataFusion joins over the same table.
+//! 4. Findings, host identities, the graph, entity enrichment and coverage are derived from
+//!    the rows, and everything is gathered into a [`HuntReport`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use datafusion::arrow::array::{Array, Int64Array, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Field as ArrowField, Schema};
+use datafusion::datasource::MemTable;
+use datafusion::logical_expr::{col, lit, Expr};
+use lateral_engine::{and_window, column, Engine, WindowSpec, TABLE};
+use lateral_model::f;
+use serde::Serialize;
+
+use crate::evidence::{events_from_batches, Ev, ROW_ID};
+use crate::findings::{self, Finding, FindingKind, Recurring};
+use crate::graph::{self, Graph};
+use crate::hosts::HostKey;
+use crate::pack::{Pack, Role, Severity};
+use crate::time::iso;
+use crate::HuntError;
+
+/// What the analyst asked for.
+#[derive(Debug, Clone)]
+pub struct HuntRequest {
+    pub window: WindowSpec,
+    /// A UDM fragment that narrows every query.
+    pub scope: Option<String>,
+    pub hypothesis: Option<String>,
+    pub case_id: Option<String>,
+    /// Expected administration sources (host → role).
+    pub inventory: Option<crate::inventory::Inventory>,
+}
+
+/// One query's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueryResult {
+    pub id: String,
+    pub name: String,
+    pub udm: String,
+    pub family: String,
+    pub role: Role,
+    pub severity: Severity,
+    pub techniques: Vec<String>,
+    pub hits: usize,
+    /// `hits`, `no hits`, or `not evaluable: ...` when the data it needs is absent.
+    pub status: String,
+    /// Hosts the hits were logged on (sorted).
+    pub hosts: Vec<String>,
+    pub origin: String,
+}
+
+/// One sequence's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct CorrelationResult {
+    pub id: String,
+    pub description: String,
+    pub matches: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Technique {
+    pub id: String,
+    pub name: String,
+    pub tactics: String,
+}
+
+/// A step of the workflow as executed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub step: String,
+    pub result: String,
+}
+
+/// Enrichment of one host.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostEntity {
+    pub name: String,
+    pub names: Vec<String>,
+    pub ips: Vec<String>,
+    pub logs_collected: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<String>,
+    pub events_by_type: BTreeMap<String, u64>,
+    pub accounts: Vec<String>,
+    pub findings: Vec<String>,
+}
+
+/// Enrichment of one account.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountEntity {
+    pub account: String,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub events_by_type: BTreeMap<String, u64>,
+    pub hosts: Vec<String>,
+    pub logon_sources: Vec<String>,
+    pub findings: Vec<String>,
+}
+
+/// Data held per host and channel.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoverageRow {
+    pub host: String,
+    pub channel: String,
+    pub event_ids: Vec<(i64, u64)>,
+    pub first: String,
+    pub last: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Execution {
+    pub version: String,
+    pub started: String,
+    pub duration_ms: u128,
+    pub sources: usize,
+    pub records_read: u64,
+    pub candidate_events: usize,
+    pub queries_run: usize,
+    pub sequences_run: usize,
+    pub issues: Vec<IssueLine>,
+    pub files_skipped: usize,
+    pub records_skipped: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IssueLine {
+    pub file: String,
+    pub position: String,
+    pub message: String,
+    pub whole_file: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Conclusion {
+    pub movement_found: bool,
+    /// `escalate` or `close`.
+    pub verdict: String,
+    pub summary: String,
+    /// Host-to-host movements, `A → B (technique, account)`.
+    pub movements: Vec<String>,
+    pub local_activity: Vec<String>,
+}
+
+/// The whole hunt, ready to render.
+#[derive(Debug, Clone, Serialize)]
+pub struct HuntReport {
+    pub title: String,
+    pub runbook: String,
+    pub generated: String,
+    pub scope: Option<String>,
+    pub scope_label: String,
+    pub case_id: Option<String>,
+    pub objective: String,
+    pub hypothesis: String,
+    pub window: WindowInfo,
+    pub evidence_hosts: Vec<String>,
+    pub techniques: Vec<Technique>,
+    pub workflow: Vec<Step>,
+    pub queries: Vec<QueryResult>,
+    pub correlations: Vec<CorrelationResult>,
+    pub findings: Vec<Finding>,
+    pub recurring_jobs: Vec<Recurring>,
+    pub graph: Graph,
+    pub hosts: Vec<HostEntity>,
+    pub accounts: Vec<AccountEntity>,
+    pub coverage: Vec<CoverageRow>,
+    pub gaps: Vec<String>,
+    pub inventory_note: String,
+    pub conclusion: Conclusion,
+    pub recommendations: Vec<String>,
+    pub follow_ups: Vec<String>,
+    pub execution: Execution,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WindowInfo {
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub hours_back: f64,
+    pub description: String,
+}
+
+/// Events the correlations need beyond the pack's own hits.
+fn feed_extras() -> Vec<Expr> {
+    let sec = |id: i64| {
+        column(f::CHANNEL)
+            .eq(lit("Security"))
+            .and(column(f::EVENT_ID).eq(lit(id)))
+    };
+    vec![
+        column(f::EVENT_TYPE).eq(lit("PROCESS_LAUNCH")),
+        sec(4624),
+        sec(4625),
+        sec(4648),
+        sec(5140),
+        sec(5145),
+    ]
+}
+
+fn or_all(exprs: Vec<Expr>) -> Expr {
+    exprs
+        .into_iter()
+        .reduce(|a, b| a.or(b))
+        .unwrap_or_else(|| lit(false))
+}
+
+/// Add the row-id column to collected batches.
+fn with_row_ids(batches: Vec<RecordBatch>) -> Result<(Vec<RecordBatch>, Arc<Schema>), HuntError> {
+    let mut next = 0i64;
+    let mut out = Vec::with_capacity(batches.len());
+    let mut schema_out: Option<Arc<Schema>> = None;
+    for b in batches {
+        let n = b.num_rows() as i64;
+        let ids = Int64Array::from_iter_values(next..next + n);
+        next += n;
+        let mut fields: Vec<Arc<ArrowField>> = b.schema().fields().iter().cloned().collect();
+        fields.push(Arc::new(ArrowField::new(ROW_ID, DataType::Int64, false)));
+        let schema = Arc::new(Schema::new(fields));
+        let mut cols: Vec<Arc<dyn Array>> = b.columns().to_vec();
+        cols.push(Arc::new(ids));
+        out.push(RecordBatch::try_new(schema.clone(), cols)?);
+        schema_out = Some(schema);
+    }
+    let schema = match schema_out {
+        Some(s) => s,
+        None => {
+            let mut fields: Vec<Arc<ArrowField>> = lateral_model::batch::schema()
+                .fields()
+                .iter()
+                .filter(|fl| fl.name() != f::RAW.name())
+                .cloned()
+                .collect();
+            fields.push(Arc::new(ArrowField::new(ROW_ID, DataType::Int64, false)));
+            Arc::new(Schema::new(fields))
+        }
+    };
+    Ok((out, schema))
+}
+
+async fn row_ids(df: datafusion::prelude::DataFrame) -> Result<Vec<u32>, HuntError> {
+    let batches = df
+        .select(vec![col(format!("\"{ROW_ID}\""))])?
+        .collect()
+        .await?;
+    let mut out = Vec::new();
+    for b in &batches {
+        if let Some(a) = b.column(0).as_any().downcast_ref::<Int64Array>() {
+            out.extend(a.values().iter().map(|v| *v as u32));
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// Run the hunt over an opened engine.
+pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<HuntReport, HuntError> {
+    let started = Instant::now();
+    let started_wall = chrono::Utc::now();
+    let scope_query = match &req.scope {
+        Some(s) if !s.trim().is_empty() => {
+            let q = lateral_query::parse(s).map_err(|e| HuntError::Scope(e.to_string()))?;
+            let e = lateral_query::compile(&q, &pack.lists)
+                .map_err(|e| HuntError::Scope(e.to_string()))?;
+            Some((q.to_udm(), e))
+        }
+        _ => None,
+    };
+
+    // 1. One scan.
+    let mut feed: Vec<Expr> = pack.entries.iter().map(|e| e.filter.clone()).collect();
+    feed.extend(feed_extras());
+    let columns: Vec<Expr> = lateral_model::fields::all_fields()
+        .filter(|c| *c != f::RAW)
+        .map(column)
+        .collect();
+    let batches = engine
+        .context()
+        .table(TABLE)
+        .await?
+        .filter(or_all(feed))?
+        .select(columns)?
+        .collect()
+        .await?;
+    let (batches, schema) = with_row_ids(batches)?;
+    let candidates = batches.iter().map(RecordBatch::num_rows).sum::<usize>();
+    let mem = Arc::new(MemTable::try_new(schema, vec![batches.clone()])?);
+    let stats = engine.stats();
+    let window = req.window.resolve(stats.time_range().map(|(_, hi)| hi));
+    let ctx = engine.context();
+
+    // 2. Every query.
+    let coverage = stats.coverage();
+    let present: BTreeSet<(String, i64)> = coverage
+        .keys()
+        .map(|(_, ch, id)| (ch.to_ascii_lowercase(), *id))
+        .collect();
+    let mut hits: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    for e in &pack.entries {
+        let mut filter = and_window(e.filter.clone(), &window);
+        if let Some((_, s)) = &scope_query {
+            filter = filter.and(s.clone());
+        }
+        let rows = row_ids(ctx.read_table(mem.clone())?.filter(filter)?).await?;
+        hits.insert(e.entry.id.clone(), rows);
+    }
+
+    // 3. Sequences.
+    let mut links: BTreeMap<String, Vec<(u32, u32)>> = BTreeMap::new();
+    let mut correlations = Vec::new();
+    let sequences = crate::correlate::builtin();
+    for seq in &sequences {
+        let l = crate::correlate::run_sequence(ctx, mem.clone(), seq).await?;
+        correlations.push(CorrelationResult {
+            id: seq.id.to_string(),
+            description: seq.description.to_string(),
+            matches: l.pairs.len(),
+        });
+        links.insert(seq.id.to_string(), l.pairs);
+    }
+    drop(mem);
+    let evs = events_from_batches(&batches);
+    drop(batches);
+
+    // 4. Findings.
+    let built = findings::build(&findings::Inputs {
+        evs: &evs,
+        pack,
+        hits: &hits,
+        links: &links,
+        window_start: window.start,
+    });
+    let mut resolver = built.resolver;
+    let mut findings = built.findings;
+    if let Some(inv) = &req.inventory {
+        crate::inventory::apply(inv, &mut findings);
+    } else {
+        crate::inventory::heuristic(&mut findings);
+    }
+    let graph = graph::build(&findings);
+
+    // Query table.
+    let mut queries = Vec::new();
+    for e in &pack.entries {
+        let rows = hits.get(&e.entry.id).cloned().unwrap_or_default();
+        let hosts: BTreeSet<String> = rows
+            .iter()
+            .map(|&r| evs[r as usize].host().to_string())
+            .collect();
+        let evaluable = e
+            .requires
+            .iter()
+            .any(|(ch, id)| present.contains(&(ch.to_ascii_lowercase(), *id)));
+        let status = if !rows.is_empty() {
+            format!("{} hit(s)", rows.len())
+        } else if evaluable {
+            "no hits (negative result)".to_string()
+        } else {
+            format!(
+                "no hits; not evaluable: the evidence holds none of {}",
+                e.entry.requires.join(", ")
+            )
+        };
+        queries.push(QueryResult {
+            id: e.entry.id.clone(),
+            name: e.entry.name.clone(),
+            udm: e.udm.clone(),
+            family: e.entry.family.clone(),
+            role: e.entry.role,
+            severity: e.entry.severity,
+            techniques: e.entry.techniques.clone(),
+            hits: rows.len(),
+            status,
+            hosts: hosts.into_iter().collect(),
+            origin: e.origin.clone(),
+        });
+    }
+
+    // Techniques investigated.
+    let mut tech_ids: BTreeSet<String> = BTreeSet::new();
+    for e in &pack.entries {
+        tech_ids.extend(e.entry.techniques.iter().cloned());
+    }
+    let techniques = tech_ids
+        .into_iter()
+        .map(|id| {
+            let (name, tactics) =
+                crate::attack::lookup(&id).unwrap_or(("(not in the built-in ATT&CK table)", ""));
+            Technique {
+                id,
+                name: name.into(),
+                tactics: tactics.into(),
+            }
+        })
+        .collect();
+
+    // Coverage and gaps.
+    let mut cov_rows: BTreeMap<(String, String), CoverageRow> = BTreeMap::new();
+    for ((host, ch, id), c) in &coverage {
+        let row = cov_rows
+            .entry((host.clone(), ch.clone()))
+            .or_insert_with(|| CoverageRow {
+                host: host.clone(),
+                channel: ch.clone(),
+                event_ids: Vec::new(),
+                first: String::new(),
+                last: String::new(),
+            });
+        row.event_ids.push((*id, c.events));
+        if c.first != i64::MAX {
+            if row.first.is_empty() || iso(c.first) < row.first {
+                row.first = iso(c.first);
+            }
+            if iso(c.last) > row.last {
+                row.last = iso(c.last);
+            }
+        }
+    }
+    let coverage_rows: Vec<CoverageRow> = cov_rows.into_values().collect();
+    let evidence_hosts: Vec<String> = coverage_rows
+        .iter()
+        .map(|r| r.host.clone())
+        .filter(|h| !h.is_empty())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let gaps = gaps(&present, &evidence_hosts, &coverage);
+
+    // Entities.
+    let (hosts, accounts) = entities(&evs, &findings, &mut resolver, req.inventory.as_ref());
+
+    // Conclusion and follow-ups.
+    let conclusion = conclude(&findings, &graph);
+    let mut follow_ups: Vec<String> = Vec::new();
+    for fnd in &findings {
+        for fu in &fnd.follow_ups {
+            if !follow_ups.contains(fu) {
+                follow_ups.push(fu.clone());
+            }
+        }
+    }
+    let recommendations = recommendations(&findings, &gaps);
+
+    let scope_label = scope_label(req.scope.as_deref());
+    let mut workflow = vec![Step {
+        step: format!(
+            "Research techniques ({} ATT&CK ids)",
+            queries
+                .iter()
+                .flat_map(|q| q.techniques.iter())
+                .collect::<BTreeSet<_>>()
+                .len()
+        ),
+        result: "built-in technique table".into(),
+    }];
+    workflow.push(Step {
+        step: format!("Scan evidence once ({} source(s))", engine.sources().len()),
+        result: format!(
+            "{} records read, {} candidate events",
+            stats.records.load(std::sync::atomic::Ordering::Relaxed),
+            candidates
+        ),
+    });
+    for q in &queries {
+        workflow.push(Step {
+            step: format!("Query {}", q.id),
+            result: if q.hits == 0 {
+                "0 events".into()
+            } else {
+                format!("{} events", q.hits)
+            },
+        });
+    }
+    for c in &correlations {
+        workflow.push(Step {
+            step: format!("Correlate {}", c.id),
+            result: format!("{} match(es)", c.matches),
+        });
+    }
+    workflow.push(Step {
+        step: "Analyse, resolve host identities, build findings and graph".into(),
+        result: format!(
+            "{} finding(s), {} movement edge(s), {} chain(s)",
+            findings.len(),
+            graph.edges.iter().filter(|e| e.kind == "movement").count(),
+            graph.chains.len()
+        ),
+    });
+    workflow.push(Step {
+        step: format!(
+            "Enrich {} host(s) and {} account(s)",
+            hosts.len(),
+            accounts.len()
+        ),
+        result: "done".into(),
+    });
+    workflow.push(Step {
+        step: "Conclude".into(),
+        result: conclusion.verdict.clone(),
+    });
+
+    let issues: Vec<IssueLine> = engine
+        .issues()
+        .into_iter()
+        .map(|i| IssueLine {
+            file: i.file,
+            position: i.position,
+            message: i.message,
+            whole_file: i.whole_file,
+        })
+        .collect();
+    let files_skipped = issues
+        .iter()
+        .filter(|i| i.whole_file)
+        .map(|i| &i.file)
+        .collect::<BTreeSet<_>>()
+        .len();
+    let records_skipped = issues.iter().filter(|i| !i.whole_file).count();
+    let inventory_note = if req.inventory.is_some() {
+        "Expected administration sources come from the inventory file.".to_string()
+    } else {
+        "No inventory given: a heuristic decides which sources are unexpected (a workstation-like name or an unknown address administering another host, or a source whose own logs are not in the evidence). Give --inventory to state which hosts are admin servers.".to_string()
+    };
+    let window_info = WindowInfo {
+        start: window.start.map(iso),
+        end: window.end.map(iso),
+        hours_back: req.window.hours_back,
+        description: window.describe(),
+    };
+    let title = format!("Lateral movement hunt: {}", scope_label.replace('_', " "));
+    let hypothesis = req.hypothesis.clone().unwrap_or_else(|| {
+        "An adversary with valid credentials moved between Windows hosts using remote execution over SMB admin shares and the service control manager (PsExec and clones), WMI, DCOM, remote scheduled tasks or WinRM.".to_string()
+    });
+    Ok(HuntReport {
+        title,
+        runbook: format!("lateral-movement hunt pack ({})", pack.sources.join(" + ")),
+        generated: iso(started_wall.timestamp_micros()),
+        scope: scope_query.map(|(u, _)| u),
+        scope_label,
+        case_id: req.case_id.clone(),
+        objective: "Find evidence of lateral movement (T1021.002, T1047, T1570, T1569.002 and related techniques) in the hunt window, attribute each movement to a source, target, account and tool, and state the negative results.".into(),
+        hypothesis,
+        window: window_info,
+        evidence_hosts,
+        techniques,
+        workflow,
+        queries,
+        correlations,
+        findings,
+        recurring_jobs: built.recurring,
+        graph,
+        hosts,
+        accounts,
+        coverage: coverage_rows,
+        gaps,
+        inventory_note,
+        conclusion,
+        recommendations,
+        follow_ups,
+        execution: Execution {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            started: iso(started_wall.timestamp_micros()),
+            duration_ms: started.elapsed().as_millis(),
+            sources: engine.sources().len(),
+            records_read: stats.records.load(std::sync::atomic::Ordering::Relaxed),
+            candidate_events: candidates,
+            queries_run: pack.entries.len(),
+            sequences_run: sequences.len(),
+            issues,
+            files_skipped,
+            records_skipped,
+        },
+    })
+}
+
+/// `serhatg.local`-style label of the scope for titles and file names.
+pub fn scope_label(scope: Option<&str>) -> String {
+    let Some(s) = scope.filter(|s| !s.trim().is_empty()) else {
+        return "all_hosts".into();
+    };
+    // The first quoted value is the most telling part of a scope fragment.
+    let value = s.split('"').nth(1).unwrap_or(s);
+    let clean: String = value
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let clean = clean.trim_matches('_').to_string();
+    if clean.is_empty() {
+        "scoped".into()
+    } else {
+        clean.chars().take(60).collect()
+    }
+}
+
+fn gaps(
+    present: &BTreeSet<(String, i64)>,
+    hosts: &[String],
+    coverage: &BTreeMap<lateral_engine::CoverageKey, lateral_engine::CoverageCount>,
+) -> Vec<String> {
+    let has = |ch: &str, id: i64| present.contains(&(ch.to_ascii_lowercase(), id));
+    let sysmon = "Microsoft-Windows-Sysmon/Operational";
+    let mut out = Vec::new();
+    if hosts.is_empty() {
+        out.push("No Windows events were read: nothing could be evaluated.".into());
+        return out;
+    }
+    if !has(sysmon, 3) && !has("Security", 5156) {
+        out.push("No Sysmon event 3 (or Security 5156) network connections: network correlation of processes with SMB/RPC connections is not possible; sources rest on logons and share access.".into());
+    }
+    if !has(sysmon, 1) && !has("Security", 4688) {
+        out.push("No process creation events (Sysmon 1 or Security 4688): what ran through WMI, DCOM or services cannot be seen.".into());
+    } else if !has(sysmon, 1) {
+        out.push("No Sysmon event 1: process creation comes from 4688 only (no parent command lines, hashes or logon ids on older systems).".into());
+    }
+    if !has("Security", 4624) {
+        out.push(
+            "No Security 4624 logons: sources and accounts cannot be tied to logon sessions."
+                .into(),
+        );
+    }
+    if !has("Security", 5145) {
+        out.push("No Security 5145 (detailed file share auditing): admin-share file drops and svcctl/atsvc pipe access are invisible.".into());
+    }
+    if !has("System", 7045) && !has("Security", 4697) {
+        out.push("No service installation events (System 7045 or Security 4697): remote service creation can only be inferred from processes.".into());
+    }
+    if !has(sysmon, 17) && !has(sysmon, 18) && !has("Security", 5145) {
+        out.push("No named-pipe events (Sysmon 17/18 or 5145): PsExec pipes naming the client host are invisible.".into());
+    }
+    // Hosts with only some channels.
+    let mut by_host: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (h, ch, _) in coverage.keys() {
+        by_host.entry(h.as_str()).or_default().insert(ch.as_str());
+    }
+    for (h, chans) in by_host {
+        if h.is_empty() {
+            continue;
+        }
+        let missing: Vec<&str> = ["Security", "System", sysmon]
+            .into_iter()
+            .filter(|c| !chans.iter().any(|x| x.eq_ignore_ascii_case(c)))
+            .collect();
+        if !missing.is_empty() && missing.len() < 3 {
+            out.push(format!(
+                "{h}: no {} events in the evidence.",
+                missing.join(", ")
+            ));
+        }
+    }
+    out
+}
+
+fn entities(
+    evs: &[Ev],
+    findings: &[Finding],
+    resolver: &mut crate::hosts::Resolver,
+    inventory: Option<&crate::inventory::Inventory>,
+) -> (Vec<HostEntity>, Vec<AccountEntity>) {
+    let mut host_keys: BTreeSet<HostKey> = BTreeSet::new();
+    let mut account_names: BTreeSet<String> = BTreeSet::new();
+    for fnd in findings {
+        host_keys.extend(fnd.source_key);
+        host_keys.extend(fnd.target_key);
+        if let Some(a) = &fnd.account {
+            account_names.insert(a.to_ascii_lowercase());
+        }
+    }
+    #[derive(Default)]
+    struct Acc {
+        first: i64,
+        last: i64,
+        types: BTreeMap<String, u64>,
+        others: BTreeSet<String>,
+        sources: BTreeSet<String>,
+        display: String,
+    }
+    let mut hacc: BTreeMap<HostKey, Acc> = BTreeMap::new();
+    let mut aacc: BTreeMap<String, Acc> = BTreeMap::new();
+    for ev in evs {
+        let acct = [
+            (ev.s(f::TARGET_DOMAIN), ev.s(f::TARGET_USERID)),
+            (ev.s(f::PRINCIPAL_DOMAIN), ev.s(f::PRINCIPAL_USERID)),
+        ]
+        .into_iter()
+        .filter(|(_, u)| !u.is_empty())
+        .map(|(d, u)| {
+            if d.is_empty() {
+                u.to_string()
+            } else {
+                format!("{d}\\{u}")
+            }
+        })
+        .collect::<Vec<_>>();
+        let host = resolver.resolve(Some(ev.host()), None);
+        let remote = resolver.resolve(ev.opt(f::SRC_HOSTNAME), ev.opt(f::PRINCIPAL_IP));
+        let etype = ev.s(f::EVENT_TYPE).to_string();
+        for k in [host, remote].into_iter().flatten() {
+            if !host_keys.contains(&k) {
+                continue;
+            }
+            let a = hacc.entry(k).or_insert_with(|| Acc {
+                first: i64::MAX,
+                last: i64::MIN,
+                ..Default::default()
+            });
+            a.first = a.first.min(ev.ts);
+            a.last = a.last.max(ev.ts);
+            *a.types.entry(etype.clone()).or_default() += 1;
+            for u in &acct {
+                a.others.insert(u.clone());
+            }
+        }
+        for u in &acct {
+            let key = u.to_ascii_lowercase();
+            if !account_names.contains(&key) {
+                continue;
+            }
+            let a = aacc.entry(key).or_insert_with(|| Acc {
+                first: i64::MAX,
+                last: i64::MIN,
+                display: u.clone(),
+                ..Default::default()
+            });
+            a.first = a.first.min(ev.ts);
+            a.last = a.last.max(ev.ts);
+            *a.types.entry(etype.clone()).or_default() += 1;
+            a.others.insert(ev.host().to_string());
+            if ev.is_security(4624) {
+                if let Some(src) = ev.opt(f::PRINCIPAL_IP).or_else(|| ev.opt(f::SRC_HOSTNAME)) {
+                    a.sources.insert(src.to_string());
+                }
+            }
+        }
+    }
+    let mut hosts = Vec::new();
+    for k in host_keys {
+        let info = resolver.info(k);
+        let acc = hacc.remove(&k).unwrap_or_default();
+        let related: Vec<String> = findings
+            .iter()
+            .filter(|f| f.source_key == Some(k) || f.target_key == Some(k))
+            .map(|f| f.id.clone())
+            .collect();
+        let role = inventory.and_then(|inv| inv.role_of(&info.name, &info.names, &info.ips));
+        hosts.push(HostEntity {
+            first_seen: (acc.first != i64::MAX && acc.first != 0).then(|| iso(acc.first)),
+            last_seen: (acc.last != i64::MIN && acc.last != 0).then(|| iso(acc.last)),
+            events_by_type: acc.types,
+            accounts: acc
+                .others
+                .into_iter()
+                .filter(|a| !is_noise_account(a))
+                .take(20)
+                .collect(),
+            findings: related,
+            name: info.name,
+            names: info.names,
+            ips: info.ips,
+            logs_collected: info.logs_collected,
+            role,
+        });
+    }
+    hosts.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut accounts = Vec::new();
+    for name in account_names {
+        let acc = aacc.remove(&name).unwrap_or_default();
+        let related: Vec<String> = findings
+            .iter()
+            .filter(|f| f.account.as_deref().map(str::to_ascii_lowercase) == Some(name.clone()))
+            .map(|f| f.id.clone())
+            .collect();
+        accounts.push(AccountEntity {
+            account: if acc.display.is_empty() {
+                name.clone()
+            } else {
+                acc.display.clone()
+            },
+            first_seen: if acc.first == i64::MAX {
+                String::new()
+            } else {
+                iso(acc.first)
+            },
+            last_seen: if acc.last == i64::MIN {
+                String::new()
+            } else {
+                iso(acc.last)
+            },
+            events_by_type: acc.types,
+            hosts: acc.others.into_iter().collect(),
+            logon_sources: acc.sources.into_iter().collect(),
+            findings: related,
+        });
+    }
+    (hosts, accounts)
+}
+
+fn is_noise_account(a: &str) -> bool {
+    let u = a.rsplit('\\').next().unwrap_or(a).to_ascii_uppercase();
+    matches!(
+        u.as_str(),
+        "SYSTEM" | "LOCAL SERVICE" | "NETWORK SERVICE" | "-"
+    )
+}
+
+fn conclude(findings: &[Finding], graph: &Graph) -> Conclusion {
+    let mut movements = Vec::new();
+    let mut local = Vec::new();
+    for fnd in findings {
+        let src = fnd.source.as_ref().map(|s| s.host.as_str()).unwrap_or("?");
+        let dst = fnd.target.as_ref().map(|s| s.host.as_str()).unwrap_or("?");
+        let how = format!(
+            "{}{}",
+            fnd.tool.as_deref().unwrap_or("remote execution"),
+            fnd.account
+                .as_deref()
+                .map(|a| format!(", account {a}"))
+                .unwrap_or_default()
+        );
+        match fnd.kind {
+            FindingKind::LateralMovement => {
+                movements.push(format!("{src} → {dst} ({how}) [{}]", fnd.id))
+            }
+            FindingKind::SourceSideMovement => movements.push(format!(
+                "{src} → {dst} ({how}; source-side evidence only) [{}]",
+                fnd.id
+            )),
+            FindingKind::LocalExecution | FindingKind::PrivilegeEscalation => {
+                local.push(format!("{}: {} [{}]", dst, fnd.title, fnd.id))
+            }
+            _ => {}
+        }
+    }
+    let confirmed = findings
+        .iter()
+        .any(|f| f.kind == FindingKind::LateralMovement);
+    let attempted = findings.iter().any(|f| {
+        matches!(
+            f.kind,
+            FindingKind::SourceSideMovement | FindingKind::FailedAttempt
+        )
+    });
+    let mut summary = if confirmed {
+        format!(
+            "Lateral movement between hosts was found: {}.",
+            movements
+                .iter()
+                .map(|m| m.split(" [").next().unwrap_or(m).to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    } else if attempted {
+        "No confirmed host-to-host movement, but the evidence shows attempts or source-side activity aimed at other hosts (see findings).".to_string()
+    } else {
+        "No lateral movement between hosts was found in the window: every movement query returned no host-to-host result (see the query table for the explicit negative results).".to_string()
+    };
+    for c in &graph.chains {
+        summary.push_str(&format!(" Multi-hop chain: {}.", c.join(" → ")));
+    }
+    if !local.is_empty() {
+        summary.push_str(&format!(
+            " {} local activity finding(s) (remote-execution tooling aimed at the host itself, or local privilege escalation) are not movement.",
+            local.len()
+        ));
+    }
+    let exposures = findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::CredentialExposure)
+        .count();
+    if exposures > 0 {
+        summary.push_str(&format!(" {exposures} credential-exposure finding(s): passwords typed on command lines (masked in this report)."));
+    }
+    Conclusion {
+        movement_found: confirmed,
+        verdict: if confirmed || attempted || findings.iter().any(|f| f.severity >= Severity::High)
+        {
+            "escalate".into()
+        } else {
+            "close".into()
+        },
+        summary,
+        movements,
+        local_activity: local,
+    }
+}
+
+fn recommendations(findings: &[Finding], gaps: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let kinds: BTreeSet<FindingKind> = findings.iter().map(|f| f.kind).collect();
+    if kinds.contains(&FindingKind::LateralMovement)
+        || kinds.contains(&FindingKind::SourceSideMovement)
+    {
+        out.push("Isolate the source and target hosts of every movement finding and preserve memory and disk before remediation.".into());
+        out.push("Reset the credentials of every account used for movement; check for reuse of the same local administrator password across hosts (LAPS).".into());
+        out.push("Restrict remote service creation and admin-share access to dedicated admin hosts (Windows Firewall rules for SMB/RPC from workstations, tiered administration).".into());
+    }
+    if kinds.contains(&FindingKind::CredentialExposure) {
+        out.push("Remove clear-text credentials from scripts and scheduled tasks; use gMSA or a vault, and rotate the exposed passwords.".into());
+    }
+    if kinds.contains(&FindingKind::PrivilegeEscalation) {
+        out.push(
+            "Investigate how the local privilege escalation started and which account ran it."
+                .into(),
+        );
+    }
+    if !gaps.is_empty() {
+        out.push("Close the visibility gaps listed under data coverage (Sysmon with network, process and pipe events; detailed file share auditing 5145; process creation with command lines).".into());
+    }
+    if out.is_empty() {
+        out.push("No action needed for lateral movement; keep the hunt pack scheduled and re-run it when new evidence arrives.".into());
+    }
+    out
+}
