@@ -38,6 +38,9 @@ enum Command {
     /// Run the lateral-movement hunt and write the report (Markdown, JSON, graph).
     #[command(after_help = hunt::HUNT_EXAMPLES)]
     Hunt(hunt::HuntArgs),
+    /// Generate synthetic evidence for a lateral-movement story (serhatg, wmi-spread, psexec-chain).
+    #[command(after_help = SIMULATE_EXAMPLES)]
+    Simulate(SimulateArgs),
     /// Search evidence with a UDM query (Google SecOps syntax or the runbook dialect).
     #[command(after_help = SEARCH_EXAMPLES)]
     Search(SearchArgs),
@@ -61,6 +64,48 @@ const SEARCH_EXAMPLES: &str = "Examples:
 
 The window ends at the latest event in the evidence unless --now, --end or --all-time is given;
 the window used is always printed.";
+
+const SIMULATE_EXAMPLES: &str = "Examples:
+  lateral simulate --scenario psexec-chain --out demo-psexec && lateral hunt demo-psexec --all-time
+  lateral simulate --list
+
+Writes one NXLog-style JSON-lines file per host, with benign background activity; the same
+scenario always produces the same bytes.";
+
+#[derive(Args, Debug)]
+struct SimulateArgs {
+    /// Scenario to generate.
+    #[arg(long, required_unless_present = "list")]
+    scenario: Option<String>,
+    /// Output folder (created when missing).
+    #[arg(long, required_unless_present = "list")]
+    out: Option<PathBuf>,
+    /// List the scenarios and what a hunt should conclude on each.
+    #[arg(long)]
+    list: bool,
+}
+
+fn simulate(a: SimulateArgs) -> Result<ExitCode> {
+    if a.list {
+        for s in lateral_simulate::SCENARIOS {
+            println!("{}\n  {}\n  expected: {}\n", s.name, s.summary, s.expected);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (Some(name), Some(out)) = (a.scenario, a.out) else {
+        bail!("--scenario and --out are required");
+    };
+    let generated = lateral_simulate::generate(&name, &out)?;
+    for f in &generated.files {
+        println!("wrote {}", f.display());
+    }
+    println!(
+        "{} events in {} file(s)",
+        generated.events,
+        generated.files.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
 
 const SQL_EXAMPLES: &str = "Examples:
   lateral sql ./evidence 'SELECT \"metadata.event_type\", count(*) AS n FROM events GROUP BY 1 ORDER BY n DESC'
@@ -206,6 +251,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Hunt(a) => hunt::hunt(a).await,
+        Command::Simulate(a) => simulate(a),
         Command::Search(a) => search(a).await,
         Command::Sql(a) => sql(a).await,
         Command::Stats(a) => stats(a).await,

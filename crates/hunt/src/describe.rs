@@ -1,4 +1,5 @@
 //! One-line, analyst-readable summaries of events, for evidence lists and timelines.
+//! Secrets on command lines are masked here, like everywhere else the hunt quotes one.
 
 use lateral_model::f;
 
@@ -156,5 +157,7 @@ pub fn summary(ev: &Ev) -> String {
         .strip_prefix("Microsoft-Windows-")
         .map(|c| c.split('/').next().unwrap_or(c))
         .unwrap_or(channel);
+    // Summaries quote command lines: never let a secret through.
+    let text = lateral_analysis::mask_credentials(&text).text;
     format!("{short_channel} {id}: {text}")
 }

@@ -41,6 +41,9 @@ pub enum FindingKind {
     /// The source-side view only: a host aimed remote execution at another host whose logs
     /// show nothing (or are not in the evidence).
     SourceSideMovement,
+    /// Remote-execution traces on a host (a service, WMI or DCOM child, a file dropped over
+    /// SMB) whose source the evidence does not name.
+    SuspectedMovement,
     /// A denied or failed remote execution attempt.
     FailedAttempt,
     /// Remote-execution tooling used against the host itself (loopback, PsExec to itself).
@@ -61,7 +64,10 @@ impl FindingKind {
     pub fn is_movement(self) -> bool {
         matches!(
             self,
-            FindingKind::LateralMovement | FindingKind::SourceSideMovement | FindingKind::FanOut
+            FindingKind::LateralMovement
+                | FindingKind::SourceSideMovement
+                | FindingKind::SuspectedMovement
+                | FindingKind::FanOut
         )
     }
 }
@@ -418,6 +424,7 @@ impl<'a> Builder<'a> {
                 }
             })
             .map(str::to_string);
+        let name = name.filter(|n| crate::hosts::name_key(n).is_some());
         if ip.is_none() && name.is_none() {
             return None;
         }
@@ -485,14 +492,18 @@ impl<'a> Builder<'a> {
                 }
             }
         }
-        // Last inbound SMB/RPC connection or network logon in the two minutes before.
+        // The nearest inbound SMB/RPC connection or network logon within two minutes (Sysmon
+        // logs a connection when it sees it, which can be after the process it caused).
         let host = self.r.resolve(Some(ev.host()), None)?;
         let cands = self.inbound.get(&host)?;
-        let idx = cands.partition_point(|(t, _)| *t <= ev.ts);
-        let (t, r) = *cands[..idx].last()?;
-        if ev.ts - t <= 2 * MINUTE {
+        let nearest = cands
+            .iter()
+            .filter(|(t, _)| (ev.ts - *t).abs() <= 2 * MINUTE)
+            .min_by_key(|(t, r)| ((ev.ts - *t).abs(), *r))
+            .copied();
+        if let Some((_, r)) = nearest {
             let mut s = self.direct_source(self.ev(r))?;
-            s.how = "inbound SMB/RPC connection or network logon on the host shortly before";
+            s.how = "inbound SMB/RPC connection or network logon on the host within two minutes";
             s.strength = 1;
             return Some(s);
         }
@@ -641,6 +652,22 @@ pub fn build(inp: &Inputs<'_>) -> Built {
             .copied()
             .filter(|&i| b.entry(i).entry.role == Role::Target)
             .collect();
+        let mut target_entries = target_entries;
+        if target_entries.is_empty() {
+            // A service installation is evidence of movement when something ties it to a
+            // remote actor (session, svcctl access, a file dropped over SMB) or its name is
+            // generated.
+            if let Some(&i) = b.entry_of.get("service-install-any") {
+                let ev = b.ev(*row);
+                if entries.contains(&i)
+                    && (b.near.contains_key(row)
+                        || b.logon_for.contains_key(row)
+                        || la::is_random_name(ev.s(f::TARGET_APPLICATION)))
+                {
+                    target_entries.push(i);
+                }
+            }
+        }
         if target_entries.is_empty() || privesc_rows.contains(row) {
             continue;
         }
@@ -801,6 +828,8 @@ pub fn build(inp: &Inputs<'_>) -> Built {
         fnd.queries.dedup();
         fnd.techniques.sort();
         fnd.techniques.dedup();
+        let mut seen_lines = BTreeSet::new();
+        fnd.analysis.retain(|x| seen_lines.insert(x.clone()));
         for v in fnd.details.values_mut() {
             let mut seen = BTreeSet::new();
             v.retain(|x| seen.insert(x.clone()));
@@ -958,6 +987,27 @@ fn target_finding(b: &mut Builder<'_>, members: &[&Obs]) -> Option<Finding> {
         }
         fnd.evidence.push(ev.evidence_ref());
         let etype = ev.s(f::EVENT_TYPE);
+        if ev.is_sysmon(13) {
+            let key = ev.s(f::TARGET_REG_KEY);
+            let name = key.rsplit('\\').nth(1).unwrap_or_default().to_string();
+            let image = ev.s(f::TARGET_REG_VALUE_DATA);
+            let class = la::classify_service(&name, None, image);
+            fnd.details
+                .entry("service".into())
+                .or_default()
+                .push(name.clone());
+            fnd.details
+                .entry("service binary".into())
+                .or_default()
+                .push(safe_command(image));
+            for t in &class.traits {
+                fnd.analysis
+                    .push(format!("Service `{name}`: {}", t.describe()));
+            }
+            if let Some(t) = class.tool {
+                set_tool(t, 5, &mut tool, &mut tool_rank);
+            }
+        }
         if etype == "SERVICE_CREATION" {
             let name = ev.s(f::TARGET_APPLICATION);
             let image = ev.s(f::TARGET_CMD);
@@ -1142,7 +1192,59 @@ fn target_finding(b: &mut Builder<'_>, members: &[&Obs]) -> Option<Finding> {
         fnd.details
             .insert("logon sessions".into(), sessions.into_iter().collect());
     }
+    // The same encoded PowerShell on the source host: the operator's own launch of the payload.
+    if let Some(src_key) = source
+        .as_ref()
+        .and_then(|s| s.key)
+        .filter(|k| Some(*k) != host)
+    {
+        let encoded: BTreeSet<String> = members
+            .iter()
+            .filter_map(|o| la::decode_powershell(b.ev(o.row).s(f::TARGET_CMD)))
+            .map(|d| d.encoded)
+            .collect();
+        if !encoded.is_empty() {
+            let evs = b.inp.evs;
+            for ev in evs {
+                if ev.s(f::EVENT_TYPE) != "PROCESS_LAUNCH" {
+                    continue;
+                }
+                let Some(d) = la::decode_powershell(ev.s(f::TARGET_CMD)) else {
+                    continue;
+                };
+                if !encoded.contains(&d.encoded)
+                    || b.r.resolve(Some(ev.host()), None) != Some(src_key)
+                {
+                    continue;
+                }
+                fnd.analysis.push(format!(
+                    "The same encoded command ran on the source {} at {} (launched by {}): source-side evidence of the payload.",
+                    ev.host(),
+                    short(ev.ts),
+                    file_name(ev.s(f::PRINCIPAL_PATH))
+                ));
+                fnd.evidence.push(ev.evidence_ref());
+            }
+        }
+    }
     fnd.event_count = fnd.evidence.len();
+    // The tool says which techniques were used more precisely than the queries that hit.
+    let by_tool = tool.as_ref().map(tool_techniques).unwrap_or(&[]);
+    if !by_tool.is_empty() {
+        let mut t: BTreeSet<String> = by_tool.iter().map(|x| x.to_string()).collect();
+        for extra in ["T1570", "T1550.002", "T1021.002"] {
+            let wrote =
+                extra == "T1570" && fnd.details.keys().any(|k| k.starts_with("files written"));
+            let pth = extra == "T1550.002" && techniques.contains(extra);
+            let smb = extra == "T1021.002"
+                && (fnd.details.contains_key("files written over SMB")
+                    || fnd.details.contains_key("shares"));
+            if wrote || pth || smb {
+                t.insert(extra.to_string());
+            }
+        }
+        techniques = t;
+    }
     fnd.techniques = techniques.into_iter().collect();
     let tool_name = tool.as_ref().map(|t| t.name().to_string());
     fnd.tool = tool_name.clone();
@@ -1204,6 +1306,13 @@ fn target_finding(b: &mut Builder<'_>, members: &[&Obs]) -> Option<Finding> {
             .map(|s| s.host.clone())
             .unwrap_or_else(|| "an unknown source".into());
         fnd.title = format!("{}{with_tool} from {src} to {dst}", capitalise(mechanism));
+        if source.is_none() {
+            fnd.kind = FindingKind::SuspectedMovement;
+            fnd.title = format!(
+                "{}{with_tool} on {dst}: remote-execution traces, source not attributable",
+                capitalise(mechanism)
+            );
+        }
         fnd.severity = severity.max(Severity::High);
         fnd.confidence = match source.as_ref().map(|s| s.strength) {
             Some(3..) => Confidence::High,
@@ -1792,10 +1901,12 @@ fn credentials_and_recurrence(
                 .iter()
                 .map(|&r| short(b.ev(r).ts)[..10].to_string())
                 .collect();
+            // Sysmon 1 and 4688 log the same launch: count launches by second.
+            let launches: BTreeSet<i64> = rows.iter().map(|&r| b.ev(r).ts / SECOND).collect();
             fnd.analysis.push(format!(
                 "`{}` ran {} time(s) on {} day(s).",
                 clip(cmd, 300),
-                rows.len(),
+                launches.len(),
                 days.len()
             ));
             for &r in rows {

@@ -47,7 +47,12 @@ pub struct Resolver {
 /// The short-name key of a host name (`ws01.corp.local` → `ws01`), or `None` for placeholders.
 pub fn name_key(name: &str) -> Option<String> {
     let n = name.trim().trim_start_matches('\\').trim_end_matches('$');
-    if n.is_empty() || n == "-" || n.eq_ignore_ascii_case("localhost") || n == "." {
+    if n.is_empty()
+        || n == "-"
+        || n == "."
+        || n.eq_ignore_ascii_case("localhost")
+        || n.eq_ignore_ascii_case("null")
+    {
         return None;
     }
     if vocab::normalize_ip(n).is_some_and(|ip| ip.parse::<std::net::IpAddr>().is_ok()) {

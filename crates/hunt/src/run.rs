@@ -252,6 +252,108 @@ fn with_row_ids(batches: Vec<RecordBatch>) -> Result<(Vec<RecordBatch>, Arc<Sche
     Ok((out, schema))
 }
 
+/// Security 4688 on older Windows names the creator only by process id. Fill
+/// `principal.process.file.full_path` from the launch of that process id on the same host
+/// (the latest one before), so parent-based queries (`WmiPrvSE.exe` children) see it.
+fn fill_parent_images(batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, HuntError> {
+    use datafusion::arrow::array::{StringArray, TimestampMicrosecondArray};
+    use std::collections::HashMap;
+    let idx = |b: &RecordBatch, field: lateral_model::Field| b.schema().index_of(field.name()).ok();
+    let strs = |b: &RecordBatch, i: Option<usize>| -> Option<StringArray> {
+        i.and_then(|i| b.column(i).as_any().downcast_ref::<StringArray>().cloned())
+    };
+    let ints = |b: &RecordBatch, i: Option<usize>| -> Option<Int64Array> {
+        i.and_then(|i| b.column(i).as_any().downcast_ref::<Int64Array>().cloned())
+    };
+    let times = |b: &RecordBatch, i: Option<usize>| -> Option<TimestampMicrosecondArray> {
+        i.and_then(|i| {
+            b.column(i)
+                .as_any()
+                .downcast_ref::<TimestampMicrosecondArray>()
+                .cloned()
+        })
+    };
+    // (host, pid) → [(time, image)]
+    let mut launches: HashMap<(String, i64), Vec<(i64, String)>> = HashMap::new();
+    for b in &batches {
+        let (Some(et), Some(host), Some(pid), Some(path), Some(ts)) = (
+            strs(b, idx(b, f::EVENT_TYPE)),
+            strs(b, idx(b, f::OBSERVER_HOSTNAME)),
+            ints(b, idx(b, f::TARGET_PID)),
+            strs(b, idx(b, f::TARGET_PATH)),
+            times(b, idx(b, f::EVENT_TIMESTAMP)),
+        ) else {
+            continue;
+        };
+        for r in 0..b.num_rows() {
+            if et.is_null(r)
+                || et.value(r) != "PROCESS_LAUNCH"
+                || pid.is_null(r)
+                || path.is_null(r)
+                || host.is_null(r)
+            {
+                continue;
+            }
+            launches
+                .entry((host.value(r).to_ascii_lowercase(), pid.value(r)))
+                .or_default()
+                .push((ts.value(r), path.value(r).to_string()));
+        }
+    }
+    if launches.is_empty() {
+        return Ok(batches);
+    }
+    let mut out = Vec::with_capacity(batches.len());
+    for b in batches {
+        let pi = idx(&b, f::PRINCIPAL_PATH);
+        let (Some(et), Some(host), Some(ppid), Some(ppath), Some(ts), Some(pi)) = (
+            strs(&b, idx(&b, f::EVENT_TYPE)),
+            strs(&b, idx(&b, f::OBSERVER_HOSTNAME)),
+            ints(&b, idx(&b, f::PRINCIPAL_PID)),
+            strs(&b, pi),
+            times(&b, idx(&b, f::EVENT_TIMESTAMP)),
+            pi,
+        ) else {
+            out.push(b);
+            continue;
+        };
+        let mut changed = false;
+        let filled: StringArray = (0..b.num_rows())
+            .map(|r| {
+                let current = (!ppath.is_null(r) && !ppath.value(r).is_empty())
+                    .then(|| ppath.value(r).to_string());
+                if current.is_some()
+                    || et.is_null(r)
+                    || et.value(r) != "PROCESS_LAUNCH"
+                    || ppid.is_null(r)
+                    || host.is_null(r)
+                {
+                    return current;
+                }
+                let key = (host.value(r).to_ascii_lowercase(), ppid.value(r));
+                let found = launches.get(&key).and_then(|v| {
+                    v.iter()
+                        .filter(|(t, _)| *t <= ts.value(r))
+                        .max_by_key(|(t, _)| *t)
+                        .map(|(_, p)| p.clone())
+                });
+                if found.is_some() {
+                    changed = true;
+                }
+                found
+            })
+            .collect();
+        if !changed {
+            out.push(b);
+            continue;
+        }
+        let mut cols = b.columns().to_vec();
+        cols[pi] = Arc::new(filled);
+        out.push(RecordBatch::try_new(b.schema(), cols)?);
+    }
+    Ok(out)
+}
+
 async fn row_ids(df: datafusion::prelude::DataFrame) -> Result<Vec<u32>, HuntError> {
     let batches = df
         .select(vec![col(format!("\"{ROW_ID}\""))])?
@@ -296,6 +398,7 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
         .select(columns)?
         .collect()
         .await?;
+    let batches = fill_parent_images(batches)?;
     let (batches, schema) = with_row_ids(batches)?;
     let candidates = batches.iter().map(RecordBatch::num_rows).sum::<usize>();
     let mem = Arc::new(MemTable::try_new(schema, vec![batches.clone()])?);
@@ -309,6 +412,7 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
         .keys()
         .map(|(_, ch, id)| (ch.to_ascii_lowercase(), *id))
         .collect();
+    let channels: BTreeSet<String> = present.iter().map(|(c, _)| c.clone()).collect();
     let mut hits: BTreeMap<String, Vec<u32>> = BTreeMap::new();
     for e in &pack.entries {
         let mut filter = and_window(e.filter.clone(), &window);
@@ -361,17 +465,17 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
             .iter()
             .map(|&r| evs[r as usize].host().to_string())
             .collect();
-        let evaluable = e
-            .requires
-            .iter()
-            .any(|(ch, id)| present.contains(&(ch.to_ascii_lowercase(), *id)));
+        let evaluable = e.requires.iter().any(|(ch, id)| {
+            present.contains(&(ch.to_ascii_lowercase(), *id))
+                || (!always_logged(ch, *id) && channels.contains(&ch.to_ascii_lowercase()))
+        });
         let status = if !rows.is_empty() {
             format!("{} hit(s)", rows.len())
         } else if evaluable {
             "no hits (negative result)".to_string()
         } else {
             format!(
-                "no hits; not evaluable: the evidence holds none of {}",
+                "no hits; not evaluable: the evidence holds none of {} (not collected or not audited)",
                 e.entry.requires.join(", ")
             )
         };
@@ -612,6 +716,19 @@ pub fn scope_label(scope: Option<&str>) -> String {
     }
 }
 
+/// Events that, when their audit policy or Sysmon rule is on, appear in any real log of a
+/// few hours; their absence means they are not collected. Other events (7045, 4697, 4698,
+/// 10016, ...) only appear when the activity happens, so the channel being collected is
+/// enough for a query on them to be meaningful.
+fn always_logged(channel: &str, id: i64) -> bool {
+    let sysmon = "microsoft-windows-sysmon/operational";
+    match channel.to_ascii_lowercase().as_str() {
+        "security" => matches!(id, 4624 | 4634 | 4688 | 4672 | 5140 | 5145 | 5156),
+        c if c == sysmon => matches!(id, 1 | 3 | 5 | 7 | 10 | 11 | 12 | 13 | 17 | 18 | 22),
+        _ => false,
+    }
+}
+
 fn gaps(
     present: &BTreeSet<(String, i64)>,
     hosts: &[String],
@@ -641,8 +758,9 @@ fn gaps(
     if !has("Security", 5145) {
         out.push("No Security 5145 (detailed file share auditing): admin-share file drops and svcctl/atsvc pipe access are invisible.".into());
     }
-    if !has("System", 7045) && !has("Security", 4697) {
-        out.push("No service installation events (System 7045 or Security 4697): remote service creation can only be inferred from processes.".into());
+    let channel = |c: &str| present.iter().any(|(ch, _)| ch.eq_ignore_ascii_case(c));
+    if !channel("System") && !has("Security", 4697) {
+        out.push("No System log (7045) and no Security 4697: service installations are invisible; remote service creation can only be inferred from processes.".into());
     }
     if !has(sysmon, 17) && !has(sysmon, 18) && !has("Security", 5145) {
         out.push("No named-pipe events (Sysmon 17/18 or 5145): PsExec pipes naming the client host are invisible.".into());
@@ -840,6 +958,10 @@ fn conclude(findings: &[Finding], graph: &Graph) -> Conclusion {
             FindingKind::LateralMovement => {
                 movements.push(format!("{src} → {dst} ({how}) [{}]", fnd.id))
             }
+            FindingKind::SuspectedMovement => movements.push(format!(
+                "? → {dst} ({how}; source not attributable) [{}]",
+                fnd.id
+            )),
             FindingKind::SourceSideMovement => movements.push(format!(
                 "{src} → {dst} ({how}; source-side evidence only) [{}]",
                 fnd.id
