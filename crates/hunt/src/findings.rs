@@ -279,6 +279,10 @@ struct Builder<'a> {
     inbound: HashMap<HostKey, Vec<(i64, u32)>>,
     /// Process launches by (host, pid) for ancestry.
     procs: HashMap<(String, i64), Vec<u32>>,
+    /// Process launches by (host, parent pid), for what an executed process started.
+    children: HashMap<(String, i64), Vec<u32>>,
+    /// Network-logon row → the process launches of that session.
+    session_procs: HashMap<u32, Vec<u32>>,
 }
 
 fn host_lc(ev: &Ev) -> String {
@@ -329,6 +333,8 @@ impl<'a> Builder<'a> {
             near: HashMap::new(),
             inbound: HashMap::new(),
             procs: HashMap::new(),
+            children: HashMap::new(),
+            session_procs: HashMap::new(),
         };
         // Session links: keep the latest logon before the activity.
         for seq in [
@@ -393,6 +399,15 @@ impl<'a> Builder<'a> {
             if ev.s(f::EVENT_TYPE) == "PROCESS_LAUNCH" {
                 if let Some(pid) = ev.int(f::TARGET_PID) {
                     b.procs.entry((host_lc(ev), pid)).or_default().push(ev.row);
+                }
+                if let Some(ppid) = ev.int(f::PRINCIPAL_PID) {
+                    b.children
+                        .entry((host_lc(ev), ppid))
+                        .or_default()
+                        .push(ev.row);
+                }
+                if let Some(&l) = b.logon_for.get(&ev.row) {
+                    b.session_procs.entry(l).or_default().push(ev.row);
                 }
             }
         }
@@ -705,8 +720,17 @@ pub fn build(inp: &Inputs<'_>) -> Built {
         }
         let mut best: Option<Source> = None;
         let mut conflict = false;
-        for j in 0..n {
-            if i == j || obs[j].host != obs[i].host || (obs[j].ts - obs[i].ts).abs() > 15 * MINUTE {
+        // `obs` is sorted by (host, time): only neighbours within 15 minutes on the same host.
+        let lo = obs[..i]
+            .iter()
+            .rposition(|o| o.host != obs[i].host || obs[i].ts - o.ts > 15 * MINUTE)
+            .map_or(0, |p| p + 1);
+        let hi = obs[i + 1..]
+            .iter()
+            .position(|o| o.host != obs[i].host || o.ts - obs[i].ts > 15 * MINUTE)
+            .map_or(n, |p| i + 1 + p);
+        for j in lo..hi {
+            if i == j {
                 continue;
             }
             if let Some(s) = &obs[j].source {
@@ -822,8 +846,20 @@ pub fn build(inp: &Inputs<'_>) -> Built {
     for fnd in &mut findings {
         fnd.evidence.sort();
         fnd.evidence.dedup();
+        // Sysmon 1 and 4688 log the same launch: keep one per (host, command, second), the
+        // one that knows most about its parents.
+        fnd.commands.sort_by(|a, b| {
+            (&a.host, &a.command_line, a.time.get(..19))
+                .cmp(&(&b.host, &b.command_line, b.time.get(..19)))
+                .then(b.ancestry.len().cmp(&a.ancestry.len()))
+                .then(b.parent.is_some().cmp(&a.parent.is_some()))
+        });
+        fnd.commands.dedup_by(|later, kept| {
+            later.host == kept.host
+                && later.command_line == kept.command_line
+                && later.time.get(..19) == kept.time.get(..19)
+        });
         fnd.commands.sort();
-        fnd.commands.dedup();
         fnd.queries.sort();
         fnd.queries.dedup();
         fnd.techniques.sort();
@@ -1192,6 +1228,47 @@ fn target_finding(b: &mut Builder<'_>, members: &[&Obs]) -> Option<Finding> {
         fnd.details
             .insert("logon sessions".into(), sessions.into_iter().collect());
     }
+    // What ran: every process of the sessions involved (the "network logon followed by process
+    // creations" view) and the children of the processes the movement started.
+    let mut extra_rows: BTreeSet<u32> = BTreeSet::new();
+    let member_rows: BTreeSet<u32> = members.iter().map(|o| o.row).collect();
+    for o in members {
+        if let Some(l) = b.logon_for.get(&o.row) {
+            for &r in b.session_procs.get(l).map(Vec::as_slice).unwrap_or(&[]) {
+                extra_rows.insert(r);
+            }
+        }
+        let ev = b.ev(o.row);
+        if ev.s(f::EVENT_TYPE) == "PROCESS_LAUNCH" {
+            if let Some(pid) = ev.int(f::TARGET_PID) {
+                let image = lower_name(ev.s(f::TARGET_PATH));
+                for &r in b
+                    .children
+                    .get(&(host_lc(ev), pid))
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[])
+                {
+                    let c = b.ev(r);
+                    if c.ts >= ev.ts
+                        && c.ts - ev.ts <= 15 * MINUTE
+                        && lower_name(c.s(f::PRINCIPAL_PATH)) == image
+                    {
+                        extra_rows.insert(r);
+                    }
+                }
+            }
+        }
+    }
+    for r in extra_rows.difference(&member_rows) {
+        let ev = b.ev(*r);
+        if let Some(c) = b.command(ev) {
+            fnd.commands.push(c);
+        }
+        fnd.evidence.push(ev.evidence_ref());
+        fnd.last_ts = fnd.last_ts.max(ev.ts);
+    }
+    fnd.event_count = fnd.evidence.len();
+
     // The same encoded PowerShell on the source host: the operator's own launch of the payload.
     if let Some(src_key) = source
         .as_ref()
