@@ -729,11 +729,11 @@ pub fn build(inp: &Inputs<'_>) -> Built {
             .iter()
             .position(|o| o.host != obs[i].host || o.ts - obs[i].ts > 15 * MINUTE)
             .map_or(n, |p| i + 1 + p);
-        for j in lo..hi {
+        for (j, other) in obs.iter().enumerate().take(hi).skip(lo) {
             if i == j {
                 continue;
             }
-            if let Some(s) = &obs[j].source {
+            if let Some(s) = &other.source {
                 match &best {
                     None => best = Some(s.clone()),
                     Some(bs) if bs.key != s.key => conflict = true,
