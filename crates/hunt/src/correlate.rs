@@ -138,6 +138,98 @@ pub async fn run_sequence(
     Ok(Links { id: seq.id, pairs })
 }
 
+/// "One actor, many targets": for each event of `filter`, the distinct `target` values among
+/// the events of the same `actor` in the following `window`; reported when at least `min`.
+#[derive(Debug, Clone)]
+pub struct Threshold {
+    pub id: &'static str,
+    pub description: &'static str,
+    pub filter: Expr,
+    pub actor: Expr,
+    pub target: Expr,
+    pub window: i64,
+    pub min: usize,
+}
+
+/// One burst: the first row, the actor and how many distinct targets followed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Burst {
+    pub first_row: u32,
+    pub actor: String,
+    pub targets: usize,
+}
+
+/// Run a threshold as a DataFusion self-join and aggregate.
+pub async fn run_threshold(
+    ctx: &SessionContext,
+    table: Arc<MemTable>,
+    th: &Threshold,
+) -> Result<Vec<Burst>, HuntError> {
+    use datafusion::functions_aggregate::expr_fn::count_distinct;
+    let side = |p: &str| -> Result<datafusion::prelude::DataFrame, HuntError> {
+        Ok(ctx
+            .read_table(table.clone())?
+            .filter(th.filter.clone().and(th.actor.clone().is_not_null()))?
+            .select(vec![
+                col(format!("\"{ROW_ID}\"")).alias(format!("{p}_row")),
+                micros().alias(format!("{p}_t")),
+                th.actor.clone().alias(format!("{p}_actor")),
+                th.target.clone().alias(format!("{p}_target")),
+            ])?)
+    };
+    let dt = col("r_t") - col("l_t");
+    let joined = side("l")?.join_on(
+        side("r")?,
+        JoinType::Inner,
+        vec![
+            col("l_actor").eq(col("r_actor")),
+            dt.clone().gt_eq(lit(0i64)),
+            dt.lt_eq(lit(th.window)),
+        ],
+    )?;
+    let agg = joined
+        .aggregate(
+            vec![col("l_row"), col("l_actor")],
+            vec![count_distinct(col("r_target")).alias("n")],
+        )?
+        .filter(col("n").gt_eq(lit(th.min as i64)))?;
+    let batches = agg.collect().await?;
+    let mut out = Vec::new();
+    for b in &batches {
+        let rows = b.column(0).as_any().downcast_ref::<Int64Array>();
+        let actors = b
+            .column(1)
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::StringArray>();
+        let n = b.column(2).as_any().downcast_ref::<Int64Array>();
+        if let (Some(rows), Some(actors), Some(n)) = (rows, actors, n) {
+            for i in 0..b.num_rows() {
+                out.push(Burst {
+                    first_row: rows.value(i) as u32,
+                    actor: actors.value(i).to_string(),
+                    targets: n.value(i) as usize,
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| (a.first_row, &a.actor).cmp(&(b.first_row, &b.actor)));
+    Ok(out)
+}
+
+/// The built-in thresholds: one source address with network logons on 3 or more hosts
+/// within 10 minutes.
+pub fn thresholds() -> Vec<Threshold> {
+    vec![Threshold {
+        id: "network-logon-fan-out",
+        description: "one source address with successful network logons on 3 or more distinct hosts within 10 minutes",
+        filter: q(NETWORK_LOGON).and(q("lateral.loopback = false")),
+        actor: column(f::PRINCIPAL_IP),
+        target: host_key(),
+        window: 10 * crate::time::MINUTE,
+        min: 3,
+    }]
+}
+
 fn q(text: &str) -> Expr {
     // Built-in stage filters are fixed text; a failure here is a programming error caught by tests.
     lateral_query::parse(text)

@@ -159,6 +159,8 @@ pub struct Inputs<'a> {
     pub hits: &'a BTreeMap<String, Vec<u32>>,
     /// Sequence id → (first row, then row).
     pub links: &'a BTreeMap<String, Vec<(u32, u32)>>,
+    /// Network-logon bursts (one source, many hosts) from the threshold joins.
+    pub bursts: &'a [crate::correlate::Burst],
     /// Start of the hunt window (for first-seen pairs), µs.
     pub window_start: Option<i64>,
 }
@@ -2164,6 +2166,86 @@ fn fan_out(b: &mut Builder<'_>, findings: &mut Vec<Finding>) {
         fnd.follow_ups.push(format!(
             "Contain {} and every target listed; hunt each target for further hops.",
             info.name
+        ));
+        new.push(fnd);
+    }
+    // Network-logon bursts (the DataFusion threshold join) for sources not already reported.
+    let mut best: BTreeMap<String, &crate::correlate::Burst> = BTreeMap::new();
+    for burst in b.inp.bursts {
+        let ts = b.ev(burst.first_row).ts;
+        if b.inp.window_start.is_some_and(|s| ts < s) {
+            continue;
+        }
+        let slot = best.entry(burst.actor.clone()).or_insert(burst);
+        if burst.targets > slot.targets {
+            *slot = burst;
+        }
+    }
+    for (actor, burst) in best {
+        let first = b.ev(burst.first_row).ts;
+        let src = b.r.resolve(None, Some(&actor));
+        if src.is_some() && new.iter().any(|f: &Finding| f.source_key == src) {
+            continue;
+        }
+        let mut targets = BTreeSet::new();
+        let mut evidence = Vec::new();
+        let mut last = first;
+        let mut accounts = BTreeSet::new();
+        for ev in b.inp.evs {
+            if ev.ts < first
+                || ev.ts - first > T
+                || !ev.is_security(4624)
+                || ev.s(f::AUTH_MECHANISM) != "NETWORK"
+                || ev.s(f::PRINCIPAL_IP) != actor
+            {
+                continue;
+            }
+            targets.insert(ev.host().to_string());
+            evidence.push(ev.evidence_ref());
+            last = last.max(ev.ts);
+            if let Some(a) = target_account(ev).filter(|a| !is_service_account(a)) {
+                accounts.insert(a);
+            }
+        }
+        let info = src.map(|k| b.r.info(k));
+        let name = info
+            .as_ref()
+            .map(|i| i.name.clone())
+            .unwrap_or(actor.clone());
+        let mut fnd = new_finding(
+            FindingKind::FanOut,
+            format!(
+                "{name} logged on to {} hosts over the network within {} minutes",
+                burst.targets,
+                T / MINUTE
+            ),
+            first,
+        );
+        fnd.last_ts = last;
+        fnd.source_key = src;
+        fnd.source = Some(Endpoint {
+            host: name.clone(),
+            ips: info.map(|i| i.ips).unwrap_or_else(|| vec![actor.clone()]),
+        });
+        fnd.severity = Severity::High;
+        fnd.confidence = Confidence::Medium;
+        fnd.techniques = vec!["T1021".into(), "T1078".into()];
+        fnd.account = accounts.iter().next().cloned();
+        fnd.details
+            .insert("targets".into(), targets.into_iter().collect());
+        if accounts.len() > 1 {
+            fnd.details
+                .insert("accounts".into(), accounts.into_iter().collect());
+        }
+        fnd.evidence = evidence;
+        fnd.event_count = fnd.evidence.len();
+        fnd.queries.push("network-logon-fan-out".into());
+        fnd.analysis.push(format!(
+            "One address authenticating to {N} or more hosts within {} minutes is the footprint of spreading or of scanning with valid credentials; no remote execution was seen with it.",
+            T / MINUTE
+        ));
+        fnd.follow_ups.push(format!(
+            "Identify the host behind {actor} and what ran on each target after the logons."
         ));
         new.push(fnd);
     }

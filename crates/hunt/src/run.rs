@@ -436,6 +436,16 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
         });
         links.insert(seq.id.to_string(), l.pairs);
     }
+    let mut bursts = Vec::new();
+    for th in crate::correlate::thresholds() {
+        let found = crate::correlate::run_threshold(ctx, mem.clone(), &th).await?;
+        correlations.push(CorrelationResult {
+            id: th.id.to_string(),
+            description: th.description.to_string(),
+            matches: found.len(),
+        });
+        bursts.extend(found);
+    }
     drop(mem);
     let evs = events_from_batches(&batches);
     drop(batches);
@@ -446,6 +456,7 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
         pack,
         hits: &hits,
         links: &links,
+        bursts: &bursts,
         window_start: window.start,
     });
     let mut resolver = built.resolver;
