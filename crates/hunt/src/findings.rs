@@ -311,6 +311,7 @@ impl<'a> Builder<'a> {
         for ev in inp.evs {
             r.learn(ev);
         }
+        r.finish();
         let entry_of = inp
             .pack
             .entries

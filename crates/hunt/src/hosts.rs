@@ -42,6 +42,10 @@ pub struct Resolver {
     spellings: HashMap<usize, BTreeMap<String, usize>>,
     loggers: BTreeSet<usize>,
     fqdns: HashMap<usize, BTreeSet<String>>,
+    /// Name/address pairings seen, with how often; applied by [`Resolver::finish`].
+    pairings: BTreeMap<(usize, usize), usize>,
+    /// Addresses seen with more than one host name (address reuse, DHCP, NAT).
+    pub conflicts: BTreeSet<String>,
 }
 
 /// The short-name key of a host name (`ws01.corp.local` → `ws01`), or `None` for placeholders.
@@ -129,8 +133,40 @@ impl Resolver {
         let a = name.and_then(|n| self.name_token(n));
         let b = ip.and_then(|i| self.ip_token(i));
         if let (Some(a), Some(b)) = (a, b) {
-            self.union(a, b);
+            *self.pairings.entry((a, b)).or_default() += 1;
         }
+    }
+
+    /// Join the pairings, most frequent first. An address already joined to another host
+    /// name is not joined again: the same address seen with two names (lab images, DHCP
+    /// reuse, NAT) must not make two machines one. Call once, after every [`Resolver::learn`].
+    pub fn finish(&mut self) {
+        let mut order: Vec<((usize, usize), usize)> =
+            self.pairings.iter().map(|(k, v)| (*k, *v)).collect();
+        order.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        // Roots whose set already holds a host name.
+        let mut named: BTreeSet<usize> = self
+            .index
+            .iter()
+            .filter(|(t, _)| t.starts_with("name:"))
+            .map(|(_, &i)| self.find_const(i))
+            .collect();
+        for ((name, ip), _) in order {
+            let (rn, ri) = (self.find(name), self.find(ip));
+            if rn == ri {
+                continue;
+            }
+            if named.contains(&ri) {
+                if let Some(t) = self.index.iter().find(|(_, &i)| i == ip).map(|(t, _)| t) {
+                    self.conflicts
+                        .insert(t.trim_start_matches("ip:").to_string());
+                }
+                continue;
+            }
+            self.union(name, ip);
+            named.insert(self.find(name));
+        }
+        self.pairings.clear();
     }
 
     /// Register a computer whose own logs are in the evidence.
@@ -294,6 +330,7 @@ mod tests {
         r.pair(Some("WORKSTATION5"), Some("172.18.39.5"));
         r.pair(Some("workstation5.theshire.local"), None);
         r.pair(Some("WORKSTATION6"), Some("127.0.0.1"));
+        r.finish();
         let a = r.resolve(Some("Workstation5.theshire.local"), None);
         let b = r.resolve(None, Some("172.18.39.5"));
         assert_eq!(a, b);
@@ -305,5 +342,22 @@ mod tests {
         assert_eq!(info.ips, vec!["172.18.39.5"]);
         assert!(!info.logs_collected);
         assert!(r.info(c).logs_collected);
+    }
+
+    #[test]
+    fn an_address_seen_with_two_names_joins_only_the_most_frequent() {
+        let mut r = Resolver::default();
+        for _ in 0..3 {
+            r.pair(Some("PC01"), Some("10.0.2.15"));
+        }
+        r.pair(Some("IEWIN7"), Some("10.0.2.15"));
+        r.pair(Some("IEWIN7"), Some("10.0.2.18"));
+        r.finish();
+        let pc = r.resolve(Some("PC01"), None);
+        let ie = r.resolve(Some("IEWIN7"), None);
+        assert_ne!(pc, ie);
+        assert_eq!(r.resolve(None, Some("10.0.2.15")), pc);
+        assert_eq!(r.resolve(None, Some("10.0.2.18")), ie);
+        assert!(r.conflicts.contains("10.0.2.15"));
     }
 }

@@ -219,6 +219,48 @@ fn or_all(exprs: Vec<Expr>) -> Expr {
         .unwrap_or_else(|| lit(false))
 }
 
+/// Put the candidates in a fixed order (time, file, record, byte offset), whatever order the
+/// scan's partitions delivered them in, so row ids, host identities and reports are
+/// deterministic.
+fn in_stable_order(batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, HuntError> {
+    use datafusion::arrow::compute::{
+        concat_batches, lexsort_to_indices, take_record_batch, SortColumn, SortOptions,
+    };
+    let Some(schema) = batches.first().map(RecordBatch::schema) else {
+        return Ok(batches);
+    };
+    let all = concat_batches(&schema, &batches)?;
+    drop(batches);
+    let mut keys = Vec::new();
+    for field in [
+        f::EVENT_TIMESTAMP,
+        f::SOURCE_FILE,
+        f::RECORD_NUMBER,
+        f::BYTE_OFFSET,
+    ] {
+        if let Ok(i) = schema.index_of(field.name()) {
+            keys.push(SortColumn {
+                values: all.column(i).clone(),
+                options: Some(SortOptions {
+                    descending: false,
+                    nulls_first: false,
+                }),
+            });
+        }
+    }
+    let indices = lexsort_to_indices(&keys, None)?;
+    let sorted = take_record_batch(&all, &indices)?;
+    // Keep batches of a moderate size for the engine.
+    let mut out = Vec::new();
+    let mut offset = 0;
+    while offset < sorted.num_rows() {
+        let len = (sorted.num_rows() - offset).min(8192);
+        out.push(sorted.slice(offset, len));
+        offset += len;
+    }
+    Ok(out)
+}
+
 /// Add the row-id column to collected batches.
 fn with_row_ids(batches: Vec<RecordBatch>) -> Result<(Vec<RecordBatch>, Arc<Schema>), HuntError> {
     let mut next = 0i64;
@@ -398,7 +440,7 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
         .select(columns)?
         .collect()
         .await?;
-    let batches = fill_parent_images(batches)?;
+    let batches = fill_parent_images(in_stable_order(batches)?)?;
     let (batches, schema) = with_row_ids(batches)?;
     let candidates = batches.iter().map(RecordBatch::num_rows).sum::<usize>();
     let mem = Arc::new(MemTable::try_new(schema, vec![batches.clone()])?);
