@@ -207,8 +207,6 @@ fn feed_extras() -> Vec<Expr> {
         sec(4624),
         sec(4625),
         sec(4648),
-        sec(5140),
-        sec(5145),
     ]
 }
 
@@ -414,6 +412,13 @@ async fn row_ids(df: datafusion::prelude::DataFrame) -> Result<Vec<u32>, HuntErr
 /// Run the hunt over an opened engine.
 pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<HuntReport, HuntError> {
     let started = Instant::now();
+    // `LATERAL_PROFILE=1` prints how long each phase took (stderr), for benchmarking.
+    let profile = std::env::var_os("LATERAL_PROFILE").is_some();
+    let phase = |name: &str| {
+        if profile {
+            eprintln!("[profile] {name}: {} ms", started.elapsed().as_millis());
+        }
+    };
     let started_wall = chrono::Utc::now();
     let scope_query = match &req.scope {
         Some(s) if !s.trim().is_empty() => {
@@ -448,6 +453,7 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
     let window = req.window.resolve(stats.time_range().map(|(_, hi)| hi));
     let ctx = engine.context();
 
+    phase("scan");
     // 2. Every query.
     let coverage = stats.coverage();
     let present: BTreeSet<(String, i64)> = coverage
@@ -465,6 +471,7 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
         hits.insert(e.entry.id.clone(), rows);
     }
 
+    phase("queries");
     // 3. Sequences.
     let mut links: BTreeMap<String, Vec<(u32, u32)>> = BTreeMap::new();
     let mut correlations = Vec::new();
@@ -492,6 +499,7 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
     let evs = events_from_batches(&batches);
     drop(batches);
 
+    phase("sequences");
     // 4. Findings.
     let built = findings::build(&findings::Inputs {
         evs: &evs,
@@ -508,6 +516,7 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
     } else {
         crate::inventory::heuristic(&mut findings);
     }
+    phase("findings");
     let graph = graph::build(&findings);
 
     // Query table.
@@ -597,10 +606,12 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
         .collect();
     let gaps = gaps(&present, &evidence_hosts, &coverage);
 
+    phase("report tables");
     // Entities.
     let (hosts, accounts) = entities(&evs, &findings, &mut resolver, req.inventory.as_ref());
 
     // Conclusion and follow-ups.
+    phase("entities");
     let conclusion = conclude(&findings, &graph);
     let mut follow_ups: Vec<String> = Vec::new();
     for fnd in &findings {
