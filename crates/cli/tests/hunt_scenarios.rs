@@ -256,3 +256,108 @@ fn reports_are_deterministic_apart_from_run_metadata() {
         );
     }
 }
+
+#[test]
+fn scope_graph_pack_and_inventory_options_work_end_to_end() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let evidence = simulate("psexec-chain", dir.path());
+    let out = dir.path().join("reports");
+    let dot = dir.path().join("movement.dot");
+    let pack = dir.path().join("pack.yaml");
+    std::fs::write(
+        &pack,
+        "queries:\n  - id: psexec-service-install\n    name: never\n    family: psexec\n    role: target\n    techniques: [T1569.002]\n    severity: high\n    requires: ['System:7045']\n    query: 'target.application = \"no-such-service\"'\n",
+    )
+    .expect("pack");
+    let inventory = dir.path().join("hosts.csv");
+    std::fs::write(
+        &inventory,
+        "host,role\nSALES-PC,admin-server\nMARKETING-PC,workstation\n",
+    )
+    .expect("inventory");
+    let run = lateral(&[
+        "hunt",
+        evidence.to_str().unwrap_or_default(),
+        "--scope",
+        r#"observer.hostname = "marketing-pc""#,
+        "--pack",
+        pack.to_str().unwrap_or_default(),
+        "--inventory",
+        inventory.to_str().unwrap_or_default(),
+        "--graph",
+        "dot",
+        dot.to_str().unwrap_or_default(),
+        "--format",
+        "json",
+        "--out",
+        out.to_str().unwrap_or_default(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let r = run.json();
+    // Scope: only MARKETING-PC's evidence is hunted.
+    let moves = findings(&r, "lateral-movement");
+    assert_eq!(moves.len(), 1, "{}", titles(&r));
+    assert_eq!(moves[0]["target"]["host"], "MARKETING-PC");
+    assert_eq!(r["scope_label"], "marketing-pc");
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .expect("out")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| n.starts_with("lateral_movement_hunt_marketing-pc_")),
+        "{names:?}"
+    );
+    // The user pack replaced the built-in query.
+    let q = r["queries"]
+        .as_array()
+        .and_then(|a| a.iter().find(|q| q["id"] == "psexec-service-install"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(q["hits"], 0);
+    assert!(q["origin"]
+        .as_str()
+        .unwrap_or_default()
+        .ends_with("pack.yaml"));
+    // The inventory says SALES-PC administers others.
+    assert!(
+        moves[0]["analysis"].to_string().contains("Expected source"),
+        "{}",
+        moves[0]["analysis"]
+    );
+    // The graph file.
+    let dot = std::fs::read_to_string(&dot).expect("dot file");
+    assert!(dot.starts_with("digraph lateral_movement"));
+    assert!(dot.contains("host_sales_pc -> host_marketing_pc"), "{dot}");
+}
+
+#[test]
+fn a_malformed_scope_or_pack_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let evidence = simulate("serhatg", dir.path());
+    let out = dir.path().join("reports");
+    let bad = lateral(&[
+        "hunt",
+        evidence.to_str().unwrap_or_default(),
+        "--scope",
+        "principal.hostname = ",
+        "--out",
+        out.to_str().unwrap_or_default(),
+    ]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("--scope"), "{}", bad.stderr);
+    let pack = dir.path().join("bad.yaml");
+    std::fs::write(&pack, "queries:\n  - id: x\n    nme: typo\n").expect("pack");
+    let bad = lateral(&[
+        "hunt",
+        evidence.to_str().unwrap_or_default(),
+        "--pack",
+        pack.to_str().unwrap_or_default(),
+        "--out",
+        out.to_str().unwrap_or_default(),
+    ]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("bad.yaml"), "{}", bad.stderr);
+}
