@@ -194,6 +194,8 @@ struct Source {
     how: &'static str,
     strength: u8,
     local: bool,
+    /// The account the naming event (logon, share access) was made with.
+    account: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -452,6 +454,12 @@ impl<'a> Builder<'a> {
         } else {
             self.r.resolve(name.as_deref(), ip.as_deref())
         };
+        let account = if ev.event_id() == 4624 || ev.event_id() == 4625 {
+            target_account(ev)
+        } else {
+            principal_account(ev).or_else(|| target_account(ev))
+        }
+        .filter(|a| !is_service_account(a));
         Some(Source {
             key,
             name,
@@ -459,6 +467,7 @@ impl<'a> Builder<'a> {
             how: "named in the event",
             strength: 4,
             local,
+            account,
         })
     }
 
@@ -480,6 +489,7 @@ impl<'a> Builder<'a> {
             how: "client host named in the PsExec pipe",
             strength: 3,
             local: false,
+            account: None,
         })
     }
 
@@ -514,11 +524,20 @@ impl<'a> Builder<'a> {
         // logs a connection when it sees it, which can be after the process it caused).
         let host = self.r.resolve(Some(ev.host()), None)?;
         let cands = self.inbound.get(&host)?;
-        let nearest = cands
+        // Prefer the last one before the execution; only then the first one after.
+        let before = cands
             .iter()
-            .filter(|(t, _)| (ev.ts - *t).abs() <= 2 * MINUTE)
-            .min_by_key(|(t, r)| ((ev.ts - *t).abs(), *r))
+            .filter(|(t, _)| *t <= ev.ts && ev.ts - *t <= 2 * MINUTE)
+            .max_by_key(|(t, r)| (*t, std::cmp::Reverse(*r)))
             .copied();
+        let after = || {
+            cands
+                .iter()
+                .filter(|(t, _)| *t > ev.ts && *t - ev.ts <= 2 * MINUTE)
+                .min_by_key(|(t, r)| (*t, *r))
+                .copied()
+        };
+        let nearest = before.or_else(after);
         if let Some((_, r)) = nearest {
             let mut s = self.direct_source(self.ev(r))?;
             s.how = "inbound SMB/RPC connection or network logon on the host within two minutes";
@@ -702,7 +721,14 @@ pub fn build(inp: &Inputs<'_>) -> Built {
         // Network logons with key length 0 support a finding; they do not make one.
         let host = b.r.resolve(Some(ev.host()), None);
         let source = b.attribute(*row);
-        let account = b.account(*row);
+        let mut account = b.account(*row);
+        if account.as_deref().is_none_or(|a| a.ends_with('$')) {
+            if let Some(a) = source.as_ref().and_then(|s| s.account.clone()) {
+                if !a.ends_with('$') || account.is_none() {
+                    account = Some(a);
+                }
+            }
+        }
         obs.push(Obs {
             row: *row,
             entries: target_entries,
@@ -1091,6 +1117,16 @@ fn target_finding(b: &mut Builder<'_>, members: &[&Obs]) -> Option<Finding> {
             }
             let pname = lower_name(parent);
             let cname = lower_name(ev.s(f::TARGET_PATH));
+            // Empire's PowerShell launcher: `powershell -noP -sta -w 1 -enc ...`.
+            let lc = cmd.to_ascii_lowercase();
+            if lc.contains("-nop -sta -w 1 -enc") {
+                let t = match pname.as_str() {
+                    "wmiprvse.exe" => "Empire Invoke-WMI (PowerShell stager)",
+                    "wsmprovhost.exe" => "Empire Invoke-PSRemoting (PowerShell stager)",
+                    _ => "Empire PowerShell stager",
+                };
+                set_tool(la::Tool::Other(t.into()), 4, &mut tool, &mut tool_rank);
+            }
             match pname.as_str() {
                 "wmiprvse.exe" => set_tool(
                     la::Tool::Other("WMI (Win32_Process.Create)".into()),
