@@ -857,3 +857,44 @@ fn local_pass_the_hash_impersonation_is_not_movement() {
     let doc = hunt_json(&[&lm_file(&data, file)]);
     assert_no_movement(&doc, file);
 }
+
+#[test]
+fn remote_registry_run_key_from_msedgewin10clon() {
+    // GROUND_TRUTH: RemoteRegistry svchost sets a Run key on MSEDGEWIN10; inbound SMB from
+    // 10.0.2.17 (MSEDGEWIN10CLON).
+    let Some(data) = shared_data() else { return };
+    let file = "lm_remote_registry_sysmon_1_13_3.evtx";
+    let doc = hunt_json(&[&lm_file(&data, file)]);
+    find_finding(
+        &doc,
+        file,
+        &Expect {
+            kinds: MOVEMENT,
+            source: Some(&["10.0.2.17", "MSEDGEWIN10CLON"]),
+            target: Some(&["MSEDGEWIN10"]),
+            account: None,
+            tool: Some(&["registry"]),
+            techniques: Some(&["T1112"]),
+        },
+    );
+}
+
+#[test]
+fn wmi_stdregprov_run_key_from_msedgewin10clon() {
+    // GROUND_TRUTH: inbound 10.0.2.17 (MSEDGEWIN10CLON) to :135; WmiPrvSE sets a Run key.
+    let Some(data) = shared_data() else { return };
+    let file = "wmi_remote_registry_sysmon.evtx";
+    let doc = hunt_json(&[&lm_file(&data, file)]);
+    find_finding(
+        &doc,
+        file,
+        &Expect {
+            kinds: MOVEMENT,
+            source: Some(&["10.0.2.17", "MSEDGEWIN10CLON"]),
+            target: Some(&["MSEDGEWIN10"]),
+            account: None,
+            tool: Some(&["StdRegProv"]),
+            techniques: Some(&["T1112", "T1047"]),
+        },
+    );
+}

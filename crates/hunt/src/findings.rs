@@ -956,8 +956,8 @@ fn primary(id: &str) -> bool {
         id,
         "svcctl-ipc-access"
             | "atsvc-ipc-access"
+            | "winreg-ipc-access"
             | "pth-ntlm-network-logon"
-            | "winrm-sessions"
             | "dcom-inbound-connection"
     )
 }
@@ -985,6 +985,15 @@ fn target_finding(b: &mut Builder<'_>, members: &[&Obs]) -> Option<Finding> {
         .iter()
         .filter_map(|o| o.source.clone())
         .max_by_key(|s| s.strength);
+    // Registry writes by svchost or WmiPrvSE are only remote when something names a remote
+    // writer; unattributed, they are ordinary local configuration.
+    let families_here: BTreeSet<&str> = members
+        .iter()
+        .flat_map(|o| o.entries.iter().map(|&i| b.entry(i).entry.family.as_str()))
+        .collect();
+    if source.is_none() && families_here.iter().all(|f| *f == "remote-registry") {
+        return None;
+    }
     let target_info = host.map(|k| b.r.info(k));
     let source_info = source.as_ref().and_then(|s| s.key).map(|k| b.r.info(k));
     let local = source
@@ -1345,7 +1354,11 @@ fn target_finding(b: &mut Builder<'_>, members: &[&Obs]) -> Option<Finding> {
     }
     fnd.event_count = fnd.evidence.len();
     // The tool says which techniques were used more precisely than the queries that hit.
-    let by_tool = tool.as_ref().map(tool_techniques).unwrap_or(&[]);
+    let by_tool: &[&str] = match tool.as_ref().map(|t| t.name()) {
+        Some(n) if n.contains("StdRegProv") => &["T1112", "T1047"],
+        Some(n) if n.contains("winreg") => &["T1112", "T1021.002"],
+        _ => tool.as_ref().map(tool_techniques).unwrap_or(&[]),
+    };
     if !by_tool.is_empty() {
         let mut t: BTreeSet<String> = by_tool.iter().map(|x| x.to_string()).collect();
         for extra in ["T1570", "T1550.002", "T1021.002"] {
@@ -1365,6 +1378,33 @@ fn target_finding(b: &mut Builder<'_>, members: &[&Obs]) -> Option<Finding> {
     let tool_name = tool.as_ref().map(|t| t.name().to_string());
     fnd.tool = tool_name.clone();
 
+    for o in members {
+        let ev = b.ev(o.row);
+        if b.has(o.row, "remote-registry-write") {
+            fnd.details
+                .entry("registry".into())
+                .or_default()
+                .push(format!(
+                    "{} = {}",
+                    ev.s(f::TARGET_REG_KEY),
+                    safe_command(ev.s(f::TARGET_REG_VALUE_DATA))
+                ));
+            let t = if lower_name(ev.s(f::PRINCIPAL_PATH)) == "wmiprvse.exe" {
+                "WMI StdRegProv (remote registry)"
+            } else {
+                "Remote Registry (winreg)"
+            };
+            set_tool(la::Tool::Other(t.into()), 2, &mut tool, &mut tool_rank);
+        }
+        if ev.is("Microsoft-Windows-WinRM/Operational", 169)
+            || ev.is("Microsoft-Windows-WinRM/Operational", 91)
+        {
+            set_tool(la::Tool::PowerShellRemoting, 1, &mut tool, &mut tool_rank);
+            if let Some(a) = target_account(ev).or_else(|| principal_account(ev)) {
+                fnd.details.entry("WinRM user".into()).or_default().push(a);
+            }
+        }
+    }
     let mechanism = if families.contains("psexec") || families.contains("pipe") {
         "PsExec-style remote service execution"
     } else if families.contains("impacket") {
@@ -1379,6 +1419,8 @@ fn target_finding(b: &mut Builder<'_>, members: &[&Obs]) -> Option<Finding> {
         "remote scheduled task"
     } else if families.contains("winrm") {
         "WinRM remote execution"
+    } else if families.contains("remote-registry") {
+        "remote registry modification"
     } else if families.contains("admin-share") {
         "file transfer to an administrative share"
     } else {
