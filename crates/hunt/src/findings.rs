@@ -1353,31 +1353,6 @@ fn target_finding(b: &mut Builder<'_>, members: &[&Obs]) -> Option<Finding> {
         }
     }
     fnd.event_count = fnd.evidence.len();
-    // The tool says which techniques were used more precisely than the queries that hit.
-    let by_tool: &[&str] = match tool.as_ref().map(|t| t.name()) {
-        Some(n) if n.contains("StdRegProv") => &["T1112", "T1047"],
-        Some(n) if n.contains("winreg") => &["T1112", "T1021.002"],
-        _ => tool.as_ref().map(tool_techniques).unwrap_or(&[]),
-    };
-    if !by_tool.is_empty() {
-        let mut t: BTreeSet<String> = by_tool.iter().map(|x| x.to_string()).collect();
-        for extra in ["T1570", "T1550.002", "T1021.002"] {
-            let wrote =
-                extra == "T1570" && fnd.details.keys().any(|k| k.starts_with("files written"));
-            let pth = extra == "T1550.002" && techniques.contains(extra);
-            let smb = extra == "T1021.002"
-                && (fnd.details.contains_key("files written over SMB")
-                    || fnd.details.contains_key("shares"));
-            if wrote || pth || smb {
-                t.insert(extra.to_string());
-            }
-        }
-        techniques = t;
-    }
-    fnd.techniques = techniques.into_iter().collect();
-    let tool_name = tool.as_ref().map(|t| t.name().to_string());
-    fnd.tool = tool_name.clone();
-
     for o in members {
         let ev = b.ev(o.row);
         if b.has(o.row, "remote-registry-write") {
@@ -1405,6 +1380,31 @@ fn target_finding(b: &mut Builder<'_>, members: &[&Obs]) -> Option<Finding> {
             }
         }
     }
+    // The tool says which techniques were used more precisely than the queries that hit.
+    let by_tool: &[&str] = match tool.as_ref().map(|t| t.name()) {
+        Some(n) if n.contains("StdRegProv") => &["T1112", "T1047"],
+        Some(n) if n.contains("winreg") => &["T1112", "T1021.002"],
+        _ => tool.as_ref().map(tool_techniques).unwrap_or(&[]),
+    };
+    if !by_tool.is_empty() {
+        let mut t: BTreeSet<String> = by_tool.iter().map(|x| x.to_string()).collect();
+        for extra in ["T1570", "T1550.002", "T1021.002"] {
+            let wrote =
+                extra == "T1570" && fnd.details.keys().any(|k| k.starts_with("files written"));
+            let pth = extra == "T1550.002" && techniques.contains(extra);
+            let smb = extra == "T1021.002"
+                && (fnd.details.contains_key("files written over SMB")
+                    || fnd.details.contains_key("shares"));
+            if wrote || pth || smb {
+                t.insert(extra.to_string());
+            }
+        }
+        techniques = t;
+    }
+    fnd.techniques = techniques.into_iter().collect();
+    let tool_name = tool.as_ref().map(|t| t.name().to_string());
+    fnd.tool = tool_name.clone();
+
     let mechanism = if families.contains("psexec") || families.contains("pipe") {
         "PsExec-style remote service execution"
     } else if families.contains("impacket") {
