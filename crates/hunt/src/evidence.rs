@@ -182,7 +182,9 @@ pub fn events_from_batches(batches: &[RecordBatch]) -> Vec<Ev> {
                         if let Some(a) = array.as_any().downcast_ref::<TimestampMicrosecondArray>()
                         {
                             if *field == f::EVENT_TIMESTAMP {
-                                ev.ts = a.value(r);
+                                // Clamped to ±36 000 years so that time differences never
+                                // overflow, whatever a corrupt record claims.
+                                ev.ts = a.value(r).clamp(-(1 << 60), 1 << 60);
                             }
                         }
                     }

@@ -16,6 +16,13 @@ pub fn short(micros: i64) -> String {
         .unwrap_or_else(|| micros.to_string())
 }
 
+/// `2019-03-18`; the raw number when out of range.
+pub fn day(micros: i64) -> String {
+    DateTime::<Utc>::from_timestamp_micros(micros)
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| micros.to_string())
+}
+
 pub const SECOND: i64 = 1_000_000;
 pub const MINUTE: i64 = 60 * SECOND;
 pub const HOUR: i64 = 60 * MINUTE;
