@@ -11,6 +11,30 @@ use crate::evidence::Ev;
 use crate::pack::Severity;
 use crate::time::{short, MINUTE};
 
+/// Record a service (name, binary, what its definition betrays) on a finding; the tool it
+/// points to, if any.
+fn note_service(
+    fnd: &mut Finding,
+    name: &str,
+    display: Option<&str>,
+    image: &str,
+) -> Option<la::Tool> {
+    let class = la::classify_service(name, display, image);
+    fnd.details
+        .entry("service".into())
+        .or_default()
+        .push(name.to_string());
+    fnd.details
+        .entry("service binary".into())
+        .or_default()
+        .push(safe_command(image));
+    for t in &class.traits {
+        fnd.analysis
+            .push(format!("Service `{name}`: {}", t.describe()));
+    }
+    class.tool
+}
+
 /// Which entries can make a finding on their own (others only support one).
 pub(super) fn primary(id: &str) -> bool {
     !matches!(
@@ -126,40 +150,16 @@ pub(super) fn target_finding(b: &mut Builder<'_>, members: &[&Obs]) -> Option<Fi
             let key = ev.s(f::TARGET_REG_KEY);
             let name = key.rsplit('\\').nth(1).unwrap_or_default().to_string();
             let image = ev.s(f::TARGET_REG_VALUE_DATA);
-            let class = la::classify_service(&name, None, image);
-            fnd.details
-                .entry("service".into())
-                .or_default()
-                .push(name.clone());
-            fnd.details
-                .entry("service binary".into())
-                .or_default()
-                .push(safe_command(image));
-            for t in &class.traits {
-                fnd.analysis
-                    .push(format!("Service `{name}`: {}", t.describe()));
-            }
-            if let Some(t) = class.tool {
+            if let Some(t) = note_service(&mut fnd, &name, None, image) {
                 set_tool(t, 5, &mut tool, &mut tool_rank);
             }
         }
         if etype == "SERVICE_CREATION" {
             let name = ev.s(f::TARGET_APPLICATION);
             let image = ev.s(f::TARGET_CMD);
-            let class = la::classify_service(name, ev.additional("ServiceDisplayName"), image);
-            fnd.details
-                .entry("service".into())
-                .or_default()
-                .push(name.to_string());
-            fnd.details
-                .entry("service binary".into())
-                .or_default()
-                .push(safe_command(image));
-            for t in &class.traits {
-                fnd.analysis
-                    .push(format!("Service `{name}`: {}", t.describe()));
-            }
-            if let Some(t) = class.tool {
+            if let Some(t) =
+                note_service(&mut fnd, name, ev.additional("ServiceDisplayName"), image)
+            {
                 set_tool(t, 5, &mut tool, &mut tool_rank);
             }
             if let Some(d) = la::decode_powershell(image) {
