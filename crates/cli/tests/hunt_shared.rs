@@ -898,3 +898,24 @@ fn wmi_stdregprov_run_key_from_msedgewin10clon() {
         },
     );
 }
+
+#[test]
+fn remote_task_source_side_from_powershell_taskschd() {
+    // GROUND_TRUTH: powershell (IEUser) loads taskschd.dll and connects 10.0.2.15 → 10.0.2.17
+    // (MSEDGEWIN10CLONE) :135 and :49666 → remote scheduled task, source side.
+    let Some(data) = shared_data() else { return };
+    let file = "LM_sysmon_remote_task_src_powershell.evtx";
+    let doc = hunt_json(&[&lm_file(&data, file)]);
+    find_finding(
+        &doc,
+        file,
+        &Expect {
+            kinds: &["source-side-movement"],
+            source: Some(&["MSEDGEWIN10", "10.0.2.15"]),
+            target: Some(&["MSEDGEWIN10CLONE", "10.0.2.17"]),
+            account: Some("IEUser"),
+            tool: Some(&["scheduled task"]),
+            techniques: Some(SCHEDULED_TASK),
+        },
+    );
+}

@@ -11,6 +11,7 @@
 //! | `session-processes-4688` | 4624 network logon → 4688 process | `target.logon_id` = `target.logon_id` | 24 h |
 //! | `session-activity` | 4624 network logon → 5140/5145/4697/4698/4702 | `target.logon_id` = `principal.logon_id` | 24 h |
 //! | `rpc-then-wmiprvse-child` | inbound TCP 135 (or dynamic RPC) → WmiPrvSE child | same host | 20 s |
+//! | `taskschd-then-rpc` | Sysmon 7 taskschd.dll → Sysmon 3 outbound 135 | process GUID | 1 min |
 //! | `svcctl-then-service` | 5145 IPC$ svcctl → 7045/4697 | same host | 1 min |
 //! | `share-write-then-launch` | 5145 ADMIN$/C$ write or Sysmon 11 by System → service or process whose image is that file | file name | 10 min |
 //!
@@ -323,6 +324,21 @@ pub fn builtin() -> Vec<Sequence> {
             },
             span: 20 * SECOND,
             ordered: true,
+            same_host: true,
+        },
+        Sequence {
+            id: "taskschd-then-rpc",
+            description: "a process loads the Task Scheduler client (taskschd.dll), then the same process connects to RPC (135) on another host within 1 minute: a remote scheduled task",
+            first: Stage {
+                filter: q(r#"lateral.channel = "Microsoft-Windows-Sysmon/Operational" AND lateral.event_id = 7 AND target.file.full_path = "taskschd.dll""#),
+                key: Some(column(f::PRINCIPAL_GUID)),
+            },
+            then: Stage {
+                filter: q(r#"lateral.channel = "Microsoft-Windows-Sysmon/Operational" AND lateral.event_id = 3 AND network.direction = "OUTBOUND" AND target.port = 135 AND lateral.loopback = false"#),
+                key: Some(column(f::PRINCIPAL_GUID)),
+            },
+            span: MINUTE,
+            ordered: false,
             same_host: true,
         },
         Sequence {

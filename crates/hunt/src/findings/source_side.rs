@@ -29,17 +29,42 @@ pub(super) fn source_side(
     ];
     // (source host, target host) → rows
     let mut groups: BTreeMap<GroupKey, Vec<SourceItem>> = BTreeMap::new();
-    let rows: BTreeSet<u32> = ids
+    let mut rows: BTreeSet<u32> = ids
         .iter()
         .filter_map(|id| b.inp.hits.get(*id))
         .flatten()
         .copied()
         .collect();
+    // A process that loaded the Task Scheduler client and then connected to RPC on another
+    // host (the `taskschd-then-rpc` sequence): a remote task registered through the COM API.
+    let task_rpc: BTreeSet<u32> = b
+        .inp
+        .links
+        .get("taskschd-then-rpc")
+        .map(|v| v.iter().map(|(_, conn)| *conn).collect())
+        .unwrap_or_default();
+    let window_start = b.inp.window_start;
+    rows.extend(
+        task_rpc
+            .iter()
+            .copied()
+            .filter(|&r| window_start.is_none_or(|s| b.ev(r).ts >= s)),
+    );
     for row in rows {
         let ev = b.ev(row);
         let src = b.r.resolve(Some(ev.host()), None);
         let mut targets: Vec<(String, la::Tool, bool)> = Vec::new();
-        if ev.is_security(4648) {
+        if task_rpc.contains(&row) {
+            let dst = ev
+                .opt(f::TARGET_HOSTNAME)
+                .or_else(|| ev.opt(f::TARGET_IP))
+                .unwrap_or_default();
+            targets.push((
+                dst.to_string(),
+                la::Tool::Other("Remote scheduled task (Task Scheduler COM API)".into()),
+                ev.flag(f::LOOPBACK),
+            ));
+        } else if ev.is_security(4648) {
             let proc_name = lower_name(ev.s(f::PRINCIPAL_PATH));
             let tool = match proc_name.as_str() {
                 "wmic.exe" => la::Tool::Wmic,
@@ -300,6 +325,7 @@ pub(super) fn tool_techniques(tool: &la::Tool) -> &'static [&'static str] {
         | T::InvokeSmbExec => &["T1021.002", "T1569.002"],
         T::Sc => &["T1569.002", "T1543.003"],
         T::Schtasks | T::ImpacketAtexec => &["T1053.005"],
+        T::Other(n) if n.to_ascii_lowercase().contains("scheduled task") => &["T1053.005"],
         T::At => &["T1053.002"],
         T::Winrs | T::PowerShellRemoting => &["T1021.006"],
         T::Mmc20 | T::ShellWindows | T::ImpacketDcomexec => &["T1021.003"],
