@@ -392,10 +392,14 @@ pub(super) fn target_finding(b: &mut Builder<'_>, members: &[&Obs]) -> Option<Fi
         if !encoded.is_empty() {
             let evs = b.inp.evs;
             for ev in evs {
-                if ev.s(f::EVENT_TYPE) != "PROCESS_LAUNCH" {
+                let cmd = ev.s(f::TARGET_CMD);
+                // A substring test first: decoding every launch for every finding is costly.
+                if ev.s(f::EVENT_TYPE) != "PROCESS_LAUNCH"
+                    || !encoded.iter().any(|e| cmd.contains(e.as_str()))
+                {
                     continue;
                 }
-                let Some(d) = la::decode_powershell(ev.s(f::TARGET_CMD)) else {
+                let Some(d) = la::decode_powershell(cmd) else {
                     continue;
                 };
                 if !encoded.contains(&d.encoded)
