@@ -205,6 +205,11 @@ impl Pack {
             }
             let query = lateral_query::parse(&entry.query)
                 .map_err(|e| err(format!("query does not parse:\n{e}")))?;
+            if query.fields().contains(&lateral_model::f::RAW) {
+                return Err(err(
+                    "the hunt does not keep the original record (lateral.raw); filter on the UDM fields or additional.fields instead".into(),
+                ));
+            }
             for l in query.list_names() {
                 if ql.get(&l).is_none() {
                     return Err(err(format!("query uses list %{l}, which no pack defines")));
