@@ -42,8 +42,12 @@ pub struct Resolver {
     spellings: HashMap<usize, BTreeMap<String, usize>>,
     loggers: BTreeSet<usize>,
     fqdns: HashMap<usize, BTreeSet<String>>,
-    /// Name/address pairings seen, with how often; applied by [`Resolver::finish`].
-    pairings: BTreeMap<(usize, usize), usize>,
+    /// Name/address pairings seen: how often, first and last time; applied by
+    /// [`Resolver::finish`].
+    pairings: BTreeMap<(usize, usize), (usize, i64, i64)>,
+    /// Addresses that named different hosts at different times (lab images, DHCP reuse):
+    /// per address, (first, last, token) of each host's period.
+    epochs: HashMap<String, Vec<(i64, i64, usize)>>,
     /// Addresses seen with more than one host name (address reuse, DHCP, NAT).
     pub conflicts: BTreeSet<String>,
 }
@@ -128,21 +132,67 @@ impl Resolver {
         Some(self.token(format!("ip:{key}")))
     }
 
-    /// Say that `name` and `ip` are one host (either may be missing).
-    pub fn pair(&mut self, name: Option<&str>, ip: Option<&str>) {
+    /// Say that `name` and `ip` are one host (either may be missing), as seen at `at` (µs).
+    pub fn pair(&mut self, name: Option<&str>, ip: Option<&str>, at: i64) {
         let a = name.and_then(|n| self.name_token(n));
         let b = ip.and_then(|i| self.ip_token(i));
         if let (Some(a), Some(b)) = (a, b) {
-            *self.pairings.entry((a, b)).or_default() += 1;
+            let e = self.pairings.entry((a, b)).or_insert((0, at, at));
+            e.0 += 1;
+            e.1 = e.1.min(at);
+            e.2 = e.2.max(at);
         }
+    }
+
+    /// Addresses paired with several names whose periods do not overlap (a day apart or
+    /// more) get one token per period: the address means each host in its own time.
+    fn split_reused_addresses(&mut self) -> BTreeSet<usize> {
+        const GAP: i64 = 24 * 3_600_000_000;
+        let mut by_ip: BTreeMap<usize, Vec<(i64, i64, usize)>> = BTreeMap::new();
+        for (&(name, ip), &(_, first, last)) in &self.pairings {
+            by_ip.entry(ip).or_default().push((first, last, name));
+        }
+        let mut split = BTreeSet::new();
+        for (ip, mut periods) in by_ip {
+            if periods.len() < 2 {
+                continue;
+            }
+            periods.sort();
+            let disjoint = periods.windows(2).all(|w| w[1].0 - w[0].1 >= GAP);
+            if !disjoint {
+                continue;
+            }
+            let Some(addr) = self
+                .index
+                .iter()
+                .find(|(_, &i)| i == ip)
+                .map(|(t, _)| t.trim_start_matches("ip:").to_string())
+            else {
+                continue;
+            };
+            let mut list = Vec::new();
+            for (first, last, name) in periods {
+                let token = self.token(format!("ip:{addr}@{first}"));
+                self.union(name, token);
+                list.push((first, last, token));
+            }
+            self.epochs.insert(addr, list);
+            split.insert(ip);
+        }
+        split
     }
 
     /// Join the pairings, most frequent first. An address already joined to another host
     /// name is not joined again: the same address seen with two names (lab images, DHCP
     /// reuse, NAT) must not make two machines one. Call once, after every [`Resolver::learn`].
     pub fn finish(&mut self) {
-        let mut order: Vec<((usize, usize), usize)> =
-            self.pairings.iter().map(|(k, v)| (*k, *v)).collect();
+        let split = self.split_reused_addresses();
+        let mut order: Vec<((usize, usize), usize)> = self
+            .pairings
+            .iter()
+            .filter(|((_, ip), _)| !split.contains(ip))
+            .map(|(k, v)| (*k, v.0))
+            .collect();
         order.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         // Roots whose set already holds a host name.
         let mut named: BTreeSet<usize> = self
@@ -188,20 +238,24 @@ impl Resolver {
                     .opt(f::SRC_HOSTNAME)
                     .or_else(|| ev.opt(f::PRINCIPAL_HOSTNAME));
                 if !ev.flag(f::LOOPBACK) {
-                    self.pair(ws, ev.opt(f::PRINCIPAL_IP));
+                    self.pair(ws, ev.opt(f::PRINCIPAL_IP), ev.ts);
                 }
             }
             4648 if ev.channel() == "Security" => {
-                self.pair(ev.opt(f::TARGET_HOSTNAME), ev.opt(f::TARGET_IP));
+                self.pair(ev.opt(f::TARGET_HOSTNAME), ev.opt(f::TARGET_IP), ev.ts);
             }
             5145 if ev.channel() == "Security" => {
                 if let Some(p) = lateral_analysis::parse_exec_pipe(ev.s(f::TARGET_FILE_PATH)) {
-                    self.pair(Some(&p.client_host), ev.opt(f::PRINCIPAL_IP));
+                    self.pair(Some(&p.client_host), ev.opt(f::PRINCIPAL_IP), ev.ts);
                 }
             }
             3 if ev.channel() == "Microsoft-Windows-Sysmon/Operational" => {
-                self.pair(ev.opt(f::PRINCIPAL_HOSTNAME), ev.opt(f::PRINCIPAL_IP));
-                self.pair(ev.opt(f::TARGET_HOSTNAME), ev.opt(f::TARGET_IP));
+                self.pair(
+                    ev.opt(f::PRINCIPAL_HOSTNAME),
+                    ev.opt(f::PRINCIPAL_IP),
+                    ev.ts,
+                );
+                self.pair(ev.opt(f::TARGET_HOSTNAME), ev.opt(f::TARGET_IP), ev.ts);
                 // The logging computer owns its own side of the connection.
                 let local_ip = if ev.s(f::DIRECTION) == "INBOUND" {
                     ev.opt(f::TARGET_IP)
@@ -209,7 +263,7 @@ impl Resolver {
                     ev.opt(f::PRINCIPAL_IP)
                 };
                 if !host.is_empty() {
-                    self.pair(Some(&host), local_ip);
+                    self.pair(Some(&host), local_ip, ev.ts);
                 }
             }
             _ => {}
@@ -218,13 +272,37 @@ impl Resolver {
 
     /// The identity key of a host name or address (`None` for placeholders and loopback).
     pub fn resolve(&mut self, name: Option<&str>, ip: Option<&str>) -> Option<HostKey> {
+        self.resolve_at(name, ip, None)
+    }
+
+    /// As [`Resolver::resolve`], for an address seen at `at`: a reused address means the host
+    /// that held it closest to that time.
+    pub fn resolve_at(
+        &mut self,
+        name: Option<&str>,
+        ip: Option<&str>,
+        at: Option<i64>,
+    ) -> Option<HostKey> {
+        let by_ip = |r: &Self, k: String| -> Option<usize> {
+            if let Some(periods) = r.epochs.get(&k) {
+                let t = at.unwrap_or(i64::MAX);
+                let dist = |(first, last, _): &(i64, i64, usize)| {
+                    if t < *first {
+                        first - t
+                    } else if t > *last {
+                        t.saturating_sub(*last)
+                    } else {
+                        0
+                    }
+                };
+                return periods.iter().min_by_key(|p| dist(p)).map(|p| p.2);
+            }
+            r.index.get(&format!("ip:{k}")).copied()
+        };
         let t = name
             .and_then(name_key)
             .and_then(|k| self.index.get(&format!("name:{k}")).copied())
-            .or_else(|| {
-                ip.and_then(ip_key)
-                    .and_then(|k| self.index.get(&format!("ip:{k}")).copied())
-            });
+            .or_else(|| ip.and_then(ip_key).and_then(|k| by_ip(self, k)));
         let t = match t {
             Some(t) => t,
             None => {
@@ -257,7 +335,7 @@ impl Resolver {
         sorted.sort();
         for (t, i) in &sorted {
             if let Some(ip) = t.strip_prefix("ip:") {
-                ips.insert(ip.to_string());
+                ips.insert(ip.split('@').next().unwrap_or(ip).to_string());
                 continue;
             }
             if self.loggers.contains(i) {
@@ -327,9 +405,9 @@ mod tests {
     fn names_and_addresses_join_and_loopback_never_does() {
         let mut r = Resolver::default();
         r.logger("WORKSTATION6.theshire.local");
-        r.pair(Some("WORKSTATION5"), Some("172.18.39.5"));
-        r.pair(Some("workstation5.theshire.local"), None);
-        r.pair(Some("WORKSTATION6"), Some("127.0.0.1"));
+        r.pair(Some("WORKSTATION5"), Some("172.18.39.5"), 0);
+        r.pair(Some("workstation5.theshire.local"), None, 0);
+        r.pair(Some("WORKSTATION6"), Some("127.0.0.1"), 0);
         r.finish();
         let a = r.resolve(Some("Workstation5.theshire.local"), None);
         let b = r.resolve(None, Some("172.18.39.5"));
@@ -348,10 +426,10 @@ mod tests {
     fn an_address_seen_with_two_names_joins_only_the_most_frequent() {
         let mut r = Resolver::default();
         for _ in 0..3 {
-            r.pair(Some("PC01"), Some("10.0.2.15"));
+            r.pair(Some("PC01"), Some("10.0.2.15"), 0);
         }
-        r.pair(Some("IEWIN7"), Some("10.0.2.15"));
-        r.pair(Some("IEWIN7"), Some("10.0.2.18"));
+        r.pair(Some("IEWIN7"), Some("10.0.2.15"), 1_000);
+        r.pair(Some("IEWIN7"), Some("10.0.2.18"), 1_000);
         r.finish();
         let pc = r.resolve(Some("PC01"), None);
         let ie = r.resolve(Some("IEWIN7"), None);
@@ -359,5 +437,23 @@ mod tests {
         assert_eq!(r.resolve(None, Some("10.0.2.15")), pc);
         assert_eq!(r.resolve(None, Some("10.0.2.18")), ie);
         assert!(r.conflicts.contains("10.0.2.15"));
+    }
+
+    #[test]
+    fn an_address_reused_a_year_later_means_each_host_in_its_own_time() {
+        const YEAR: i64 = 365 * 24 * 3_600_000_000;
+        let mut r = Resolver::default();
+        r.pair(Some("PC01"), Some("10.0.2.17"), 0);
+        r.pair(Some("PC01"), Some("10.0.2.17"), 60_000_000);
+        r.pair(Some("MSEDGEWIN10CLON"), Some("10.0.2.17"), YEAR);
+        r.finish();
+        let pc = r.resolve(Some("PC01"), None);
+        let clon = r.resolve(Some("MSEDGEWIN10CLON"), None);
+        assert_ne!(pc, clon);
+        assert_eq!(r.resolve_at(None, Some("10.0.2.17"), Some(30_000_000)), pc);
+        assert_eq!(r.resolve_at(None, Some("10.0.2.17"), Some(YEAR + 5)), clon);
+        let info = r.info(pc.expect("known"));
+        assert_eq!(info.ips, vec!["10.0.2.17"]);
+        assert!(r.conflicts.is_empty());
     }
 }

@@ -894,7 +894,11 @@ fn entities(
         })
         .collect::<Vec<_>>();
         let host = resolver.resolve(Some(ev.host()), None);
-        let remote = resolver.resolve(ev.opt(f::SRC_HOSTNAME), ev.opt(f::PRINCIPAL_IP));
+        let remote = resolver.resolve_at(
+            ev.opt(f::SRC_HOSTNAME),
+            ev.opt(f::PRINCIPAL_IP),
+            Some(ev.ts),
+        );
         let etype = ev.s(f::EVENT_TYPE).to_string();
         for k in [host, remote].into_iter().flatten() {
             if !host_keys.contains(&k) {

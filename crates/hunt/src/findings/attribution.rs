@@ -169,7 +169,8 @@ impl<'a> Builder<'a> {
         let key = if local {
             self.r.resolve(Some(ev.host()), None)
         } else {
-            self.r.resolve(name.as_deref(), ip.as_deref())
+            self.r
+                .resolve_at(name.as_deref(), ip.as_deref(), Some(ev.ts))
         };
         let account = if ev.event_id() == 4624 || ev.event_id() == 4625 {
             target_account(ev)

@@ -345,8 +345,11 @@ pub(super) fn fan_out(b: &mut Builder<'_>, findings: &mut Vec<Finding>) {
             if ev.ts >= start || !ev.is_security(4624) || ev.s(f::AUTH_MECHANISM) != "NETWORK" {
                 continue;
             }
-            let src =
-                b.r.resolve(ev.opt(f::SRC_HOSTNAME), ev.opt(f::PRINCIPAL_IP));
+            let src = b.r.resolve_at(
+                ev.opt(f::SRC_HOSTNAME),
+                ev.opt(f::PRINCIPAL_IP),
+                Some(ev.ts),
+            );
             let dst = b.r.resolve(Some(ev.host()), None);
             if let (Some(s), Some(d)) = (src, dst) {
                 seen_before.insert((s, d));
@@ -447,7 +450,7 @@ pub(super) fn fan_out(b: &mut Builder<'_>, findings: &mut Vec<Finding>) {
     }
     for (actor, burst) in best {
         let first = b.ev(burst.first_row).ts;
-        let src = b.r.resolve(None, Some(&actor));
+        let src = b.r.resolve_at(None, Some(&actor), Some(first));
         if src.is_some() && new.iter().any(|f: &Finding| f.source_key == src) {
             continue;
         }

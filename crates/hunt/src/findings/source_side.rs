@@ -114,7 +114,7 @@ pub(super) fn source_side(
             let dst = if loopback {
                 src
             } else {
-                b.r.resolve(Some(&host), Some(&host))
+                b.r.resolve_at(Some(&host), Some(&host), Some(ev.ts))
             };
             let local = loopback || (dst.is_some() && dst == src);
             let dst_name = if local {
