@@ -14,6 +14,10 @@
 //!
 //! Short names compare case-insensitively and without the domain, so an FQDN and its
 //! NetBIOS name are one host. Loopback and unspecified addresses are never joined to anything.
+//! An address claimed by two names at the same time goes to the most frequent pairing (the
+//! other is recorded as a conflict); an address claimed by different names a day or more apart
+//! (lab images, DHCP reuse) is split by period, and [`Resolver::resolve_at`] picks the host
+//! that held it closest to the event's time.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -158,7 +162,16 @@ impl Resolver {
                 continue;
             }
             periods.sort();
-            let disjoint = periods.windows(2).all(|w| w[1].0 - w[0].1 >= GAP);
+            // Each period must start a day after every earlier one ended.
+            let mut ended = i64::MIN;
+            let mut disjoint = true;
+            for (i, (first, last, _)) in periods.iter().enumerate() {
+                if i > 0 && first.saturating_sub(ended) < GAP {
+                    disjoint = false;
+                    break;
+                }
+                ended = ended.max(*last);
+            }
             if !disjoint {
                 continue;
             }
