@@ -77,6 +77,17 @@ pub enum Role {
     Context,
 }
 
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Target => "target",
+            Role::Source => "source",
+            Role::Local => "local",
+            Role::Context => "context",
+        }
+    }
+}
+
 /// One hunt query.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

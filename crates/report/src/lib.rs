@@ -204,11 +204,11 @@ pub fn markdown(r: &HuntReport) -> String {
     for (i, q) in r.queries.iter().enumerate() {
         let _ = writeln!(
             o,
-            "| {} | {} (`{}`) | {:?} | {} | {} | `{}` |",
+            "| {} | {} (`{}`) | {} | {} | {} | `{}` |",
             i + 1,
             md_cell(&q.name),
             q.id,
-            q.role,
+            q.role.as_str(),
             q.hits,
             md_cell(&q.status),
             md_cell(&q.udm)
@@ -253,12 +253,12 @@ pub fn markdown(r: &HuntReport) -> String {
         for f in list {
             let _ = writeln!(o, "#### {} {}\n", f.id, f.title);
             let _ = writeln!(o, "| | |\n|---|---|");
-            let _ = writeln!(o, "| Kind | {:?} |", f.kind);
+            let _ = writeln!(o, "| Kind | {} |", f.kind.as_str());
             let _ = writeln!(
                 o,
-                "| Severity / confidence | {} / {:?} |",
+                "| Severity / confidence | {} / {} |",
                 f.severity.as_str(),
-                f.confidence
+                f.confidence.as_str()
             );
             let _ = writeln!(o, "| Techniques | {} |", f.techniques.join(", "));
             if let Some(s) = &f.source {

@@ -65,6 +65,22 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
+    /// The name used in JSON and Markdown (`lateral-movement`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::LateralMovement => "lateral-movement",
+            FindingKind::SourceSideMovement => "source-side-movement",
+            FindingKind::SuspectedMovement => "suspected-movement",
+            FindingKind::FailedAttempt => "failed-attempt",
+            FindingKind::LocalExecution => "local-execution",
+            FindingKind::PrivilegeEscalation => "privilege-escalation",
+            FindingKind::CredentialExposure => "credential-exposure",
+            FindingKind::CredentialUse => "credential-use",
+            FindingKind::FanOut => "fan-out",
+            FindingKind::Persistence => "persistence",
+        }
+    }
+
     pub fn is_movement(self) -> bool {
         matches!(
             self,
@@ -82,6 +98,16 @@ pub enum Confidence {
     Low,
     Medium,
     High,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
 }
 
 /// A host as a finding names it.
