@@ -919,3 +919,24 @@ fn remote_task_source_side_from_powershell_taskschd() {
         },
     );
 }
+
+#[test]
+fn remote_shell_over_named_pipe_from_nllt106876() {
+    // GROUND_TRUTH: pipe \46a676ab… (System) + inbound SMB from 10.0.2.17 (NLLT106876);
+    // powershell -s -NoLogo -NoProfile → whoami /all (IEUser): remote shell over a named pipe.
+    let Some(data) = shared_data() else { return };
+    let file = "lm_sysmon_18_remshell_over_namedpipe.evtx";
+    let doc = hunt_json(&[&lm_file(&data, file)]);
+    find_finding(
+        &doc,
+        file,
+        &Expect {
+            kinds: MOVEMENT,
+            source: Some(&["10.0.2.17", "NLLT106876"]),
+            target: Some(&["IEWIN7"]),
+            account: Some("IEUser"),
+            tool: Some(&["named pipe"]),
+            techniques: Some(&["T1021.002"]),
+        },
+    );
+}

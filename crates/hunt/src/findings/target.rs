@@ -420,6 +420,14 @@ pub(super) fn target_finding(b: &mut Builder<'_>, members: &[&Obs]) -> Option<Fi
     fnd.event_count = fnd.evidence.len();
     for o in members {
         let ev = b.ev(o.row);
+        if b.has(o.row, "powershell-pipe-server") {
+            set_tool(
+                la::Tool::Other("PowerShell remoting server over a named pipe".into()),
+                3,
+                &mut tool,
+                &mut tool_rank,
+            );
+        }
         if b.has(o.row, "remote-registry-write") {
             fnd.details
                 .entry("registry".into())
@@ -484,6 +492,8 @@ pub(super) fn target_finding(b: &mut Builder<'_>, members: &[&Obs]) -> Option<Fi
         "remote scheduled task"
     } else if families.contains("winrm") {
         "WinRM remote execution"
+    } else if families.contains("pipe-shell") {
+        "remote shell over a named pipe"
     } else if families.contains("remote-registry") {
         "remote registry modification"
     } else if families.contains("admin-share") {
