@@ -394,21 +394,6 @@ fn fill_parent_images(batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, Hun
     Ok(out)
 }
 
-async fn row_ids(df: datafusion::prelude::DataFrame) -> Result<Vec<u32>, HuntError> {
-    let batches = df
-        .select(vec![col(format!("\"{ROW_ID}\""))])?
-        .collect()
-        .await?;
-    let mut out = Vec::new();
-    for b in &batches {
-        if let Some(a) = b.column(0).as_any().downcast_ref::<Int64Array>() {
-            out.extend(a.values().iter().map(|v| *v as u32));
-        }
-    }
-    out.sort_unstable();
-    Ok(out)
-}
-
 /// Run the hunt over an opened engine.
 pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<HuntReport, HuntError> {
     let started = Instant::now();
@@ -461,13 +446,44 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
         .map(|(_, ch, id)| (ch.to_ascii_lowercase(), *id))
         .collect();
     let channels: BTreeSet<String> = present.iter().map(|(c, _)| c.clone()).collect();
-    let mut hits: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-    for e in &pack.entries {
-        let mut filter = and_window(e.filter.clone(), &window);
-        if let Some((_, s)) = &scope_query {
-            filter = filter.and(s.clone());
+    // Every query in one pass over the candidates: one boolean column per query.
+    let mut base = and_window(lit(true), &window);
+    if let Some((_, s)) = &scope_query {
+        base = base.and(s.clone());
+    }
+    let mut select = vec![col(format!("\"{ROW_ID}\""))];
+    for (i, e) in pack.entries.iter().enumerate() {
+        select.push(e.filter.clone().alias(format!("q{i}")));
+    }
+    let flags = ctx
+        .read_table(mem.clone())?
+        .filter(base)?
+        .select(select)?
+        .collect()
+        .await?;
+    let mut per_entry: Vec<Vec<u32>> = vec![Vec::new(); pack.entries.len()];
+    for b in &flags {
+        let Some(rows) = b.column(0).as_any().downcast_ref::<Int64Array>() else {
+            continue;
+        };
+        for (i, list) in per_entry.iter_mut().enumerate() {
+            let Some(hit) = b
+                .column(i + 1)
+                .as_any()
+                .downcast_ref::<datafusion::arrow::array::BooleanArray>()
+            else {
+                continue;
+            };
+            for r in 0..b.num_rows() {
+                if hit.is_valid(r) && hit.value(r) {
+                    list.push(rows.value(r) as u32);
+                }
+            }
         }
-        let rows = row_ids(ctx.read_table(mem.clone())?.filter(filter)?).await?;
+    }
+    let mut hits: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    for (e, mut rows) in pack.entries.iter().zip(per_entry) {
+        rows.sort_unstable();
         hits.insert(e.entry.id.clone(), rows);
     }
 
