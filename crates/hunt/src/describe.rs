@@ -5,19 +5,29 @@ use lateral_model::f;
 
 use crate::evidence::Ev;
 
-fn file_name(path: &str) -> &str {
+/// The last component of a Windows or POSIX path.
+pub(crate) fn file_name(path: &str) -> &str {
     path.rsplit(['\\', '/']).next().unwrap_or(path)
 }
 
-fn account(domain: &str, user: &str) -> String {
-    match (domain.is_empty(), user.is_empty()) {
-        (_, true) => String::new(),
-        (true, false) => user.to_string(),
-        (false, false) => format!("{domain}\\{user}"),
+/// `DOMAIN\user`, or `user` without a domain; `None` without a user (placeholders included).
+pub(crate) fn account_of(domain: &str, user: &str) -> Option<String> {
+    if user.is_empty() || user == "-" {
+        return None;
     }
+    Some(if domain.is_empty() || domain == "-" {
+        user.to_string()
+    } else {
+        format!("{domain}\\{user}")
+    })
 }
 
-fn clip(s: &str, n: usize) -> String {
+fn account(domain: &str, user: &str) -> String {
+    account_of(domain, user).unwrap_or_default()
+}
+
+/// At most `n` characters, with an ellipsis when cut.
+pub(crate) fn clip(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
     } else {

@@ -900,14 +900,7 @@ fn entities(
             (ev.s(f::PRINCIPAL_DOMAIN), ev.s(f::PRINCIPAL_USERID)),
         ]
         .into_iter()
-        .filter(|(_, u)| !u.is_empty())
-        .map(|(d, u)| {
-            if d.is_empty() {
-                u.to_string()
-            } else {
-                format!("{d}\\{u}")
-            }
-        })
+        .filter_map(|(d, u)| crate::describe::account_of(d, u))
         .collect::<Vec<_>>();
         let host = resolver.resolve(Some(ev.host()), None);
         let remote = resolver.resolve_at(

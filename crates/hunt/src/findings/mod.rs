@@ -31,6 +31,7 @@ use lateral_model::f;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::describe::{account_of, clip, file_name};
 use crate::evidence::{Ev, EvidenceRef};
 use crate::hosts::{HostKey, Resolver};
 use crate::pack::{Pack, Role, Severity};
@@ -251,27 +252,12 @@ fn is_service_account(user: &str) -> bool {
         || u.starts_with("UMFD-")
 }
 
-fn account_of(domain: &str, user: &str) -> Option<String> {
-    if user.is_empty() || user == "-" {
-        return None;
-    }
-    Some(if domain.is_empty() || domain == "-" {
-        user.to_string()
-    } else {
-        format!("{domain}\\{user}")
-    })
-}
-
 fn principal_account(ev: &Ev) -> Option<String> {
     account_of(ev.s(f::PRINCIPAL_DOMAIN), ev.s(f::PRINCIPAL_USERID))
 }
 
 fn target_account(ev: &Ev) -> Option<String> {
     account_of(ev.s(f::TARGET_DOMAIN), ev.s(f::TARGET_USERID))
-}
-
-fn file_name(path: &str) -> &str {
-    path.rsplit(['\\', '/']).next().unwrap_or(path)
 }
 
 fn lower_name(path: &str) -> String {

@@ -291,14 +291,6 @@ pub(super) fn credentials_and_recurrence(
     recurring
 }
 
-pub(super) fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        s.chars().take(n).collect::<String>() + "…"
-    }
-}
-
 /// Same command by the same user on the same host at about the same time of day on 3+ days.
 pub(super) fn recurrence(b: &Builder<'_>, rows: &[u32], cmd: &str) -> Option<Recurring> {
     let mut by_day: BTreeMap<i64, i64> = BTreeMap::new();
