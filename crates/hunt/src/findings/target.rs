@@ -557,8 +557,8 @@ pub(super) fn target_finding(b: &mut Builder<'_>, members: &[&Obs]) -> Option<Fi
         }
         fnd.follow_ups.push(format!(
             "Process-tree analysis on {dst} for the processes listed, from {} to {}.",
-            short(first),
-            short(last)
+            short(fnd.first_ts),
+            short(fnd.last_ts)
         ));
         if let Some(a) = &fnd.account {
             fnd.follow_ups.push(format!("Compromised-account response for {a}: where else it logged on, reset its credentials."));
