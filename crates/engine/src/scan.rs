@@ -329,12 +329,11 @@ impl Prefilter {
         let mut exprs = Vec::new();
         for filter in filters {
             for conjunct in split_conjunction(filter) {
-                let cols = conjunct.column_refs();
-                if cols.is_empty() || !cols.iter().all(|c| identity.contains(&c.name.as_str())) {
+                let Some(relaxed) = identity_relaxation(conjunct, &identity) else {
                     continue;
-                }
+                };
                 // A conjunct that cannot be planned here is simply not used early.
-                if let Ok(p) = state.create_physical_expr(conjunct.clone(), &df_schema) {
+                if let Ok(p) = state.create_physical_expr(relaxed, &df_schema) {
                     exprs.push(p);
                 }
             }
@@ -398,6 +397,47 @@ impl Prefilter {
             let Ok(batch) = b.finish() else { return true };
             self.exprs.iter().all(|e| passes(e.as_ref(), &batch))
         })
+    }
+}
+
+/// The weakest condition on a record's identity that `expr` implies: every row for which
+/// `expr` is true makes the result true, so records failing the result can be skipped before
+/// they are mapped. `None` means no identity condition follows (every record must be read).
+///
+/// A subtree that reads only identity columns is kept whole; `a AND b` keeps what either side
+/// implies; `a OR b` needs a condition from both sides; anything else (negation of a mixed
+/// subtree, functions over event data) implies nothing. This is what lets a hunt's feed, an
+/// OR of many queries such as `(event_id = 4624 AND logon type = 3) OR (event_id = 7045 AND
+/// service path CONTAINS ...)`, skip every record of an event id no query names.
+pub fn identity_relaxation(expr: &Expr, identity: &[&str]) -> Option<Expr> {
+    use datafusion::logical_expr::{BinaryExpr, Operator};
+    let cols = expr.column_refs();
+    if cols.is_empty() {
+        return matches!(expr, Expr::Literal(..)).then(|| expr.clone());
+    }
+    if cols.iter().all(|c| identity.contains(&c.name.as_str())) {
+        return Some(expr.clone());
+    }
+    match expr {
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::And,
+            right,
+        }) => match (
+            identity_relaxation(left, identity),
+            identity_relaxation(right, identity),
+        ) {
+            (Some(l), Some(r)) => Some(l.and(r)),
+            (Some(x), None) | (None, Some(x)) => Some(x),
+            (None, None) => None,
+        },
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::Or,
+            right,
+        }) => Some(identity_relaxation(left, identity)?.or(identity_relaxation(right, identity)?)),
+        Expr::Alias(a) => identity_relaxation(&a.expr, identity),
+        _ => None,
     }
 }
 
@@ -572,5 +612,45 @@ impl RecordSink for BatchSink {
             self.stats.see_time(t);
         }
         self.count_record(identity);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::column;
+    use datafusion::logical_expr::lit;
+
+    fn relax(e: &Expr) -> Option<String> {
+        let identity: Vec<&str> = IDENTITY_FIELDS.iter().map(|f| f.name()).collect();
+        identity_relaxation(e, &identity).map(|r| r.to_string())
+    }
+
+    fn eid(n: i64) -> Expr {
+        column(f::EVENT_ID).eq(lit(n))
+    }
+
+    fn host(h: &str) -> Expr {
+        column(f::PRINCIPAL_HOSTNAME).eq(lit(h))
+    }
+
+    #[test]
+    fn or_of_mixed_branches_keeps_each_branch_identity() {
+        let e = eid(4624).and(host("a")).or(eid(7045).and(host("b")));
+        assert_eq!(relax(&e), Some(eid(4624).or(eid(7045)).to_string()));
+    }
+
+    #[test]
+    fn a_branch_without_identity_implies_nothing() {
+        assert_eq!(relax(&eid(4624).or(host("a"))), None);
+        assert_eq!(relax(&host("a")), None);
+    }
+
+    #[test]
+    fn and_keeps_the_identity_side_and_not_of_mixed_implies_nothing() {
+        assert_eq!(relax(&host("a").and(eid(1))), Some(eid(1).to_string()));
+        assert_eq!(relax(&!eid(4624).and(host("a"))), None);
+        assert_eq!(relax(&!eid(4624)), Some((!eid(4624)).to_string()));
+        assert_eq!(relax(&lit(false)), Some(lit(false).to_string()));
     }
 }
