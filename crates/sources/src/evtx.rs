@@ -1,4 +1,6 @@
-//! EVTX reader on the `evtx` crate. Each record is rendered to JSON by the crate (in its worker
+//! EVTX reader on the `evtx` crate. When the consumer has an identity check, each record's
+//! identity is first read from its template values ([`crate::evtx_identity`]) and records it
+//! turns away are never rendered. The others are rendered to JSON by the crate (in its worker
 //! threads) and converted into a [`WinRecord`] there too; damaged chunks and records are
 //! reported with their chunk or record number and skipped, the rest of the file is read.
 
@@ -47,8 +49,21 @@ pub fn read_evtx<T: Read + Seek + Send + 'static>(
         let record = record?;
         let id = record.event_record_id;
         let header_time = record.timestamp.as_microsecond();
-        let rendered = record.into_json_bytes()?;
+        // The identity from the template values first: a record turned away is never rendered.
+        let mut admitted = false;
         if let Some(admit) = &admit {
+            if let Some(mut identity) = crate::evtx_identity::identity(&record) {
+                if !admit(&identity) {
+                    if identity.time_micros.is_none() {
+                        identity.time_micros = Some(header_time);
+                    }
+                    return Ok(Item::Skipped(Box::new(identity)));
+                }
+                admitted = true;
+            }
+        }
+        let rendered = record.into_json_bytes()?;
+        if let (Some(admit), false) = (&admit, admitted) {
             if let Some(identity) = crate::evtx_fast::identity_from_json_bytes(&rendered.data) {
                 if !admit(&identity) {
                     let mut identity = identity;

@@ -11,6 +11,7 @@
 pub mod discover;
 pub mod evtx;
 pub mod evtx_fast;
+pub mod evtx_identity;
 pub mod evtx_json;
 pub mod issue;
 pub mod json;
