@@ -61,4 +61,6 @@ for corpus in evtx20 json big; do
   measure "lateral search (services.exe)" "$BIN" search "$dir" --all-time --query "$Q" --format json
   measure "lateral stats" "$BIN" stats "$dir" --format json
   measure "lateral sql count(*)" "$BIN" sql "$dir" 'SELECT count(*) FROM events'
+  measure "lateral search (full scan)" "$BIN" search "$dir" --all-time --query 'lateral.event_id > 0' --limit 5 --format json
+  measure "lateral hunt" "$BIN" hunt "$dir" --all-time --out "$WORK/reports-$corpus"
 done

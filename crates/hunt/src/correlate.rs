@@ -385,3 +385,187 @@ pub fn builtin() -> Vec<Sequence> {
         },
     ]
 }
+
+/// A recurring command: the same command line by the same user on the same host, first
+/// launched at about the same time of day on several days (a scheduled job).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recurrence {
+    /// The group's first launch (row id), for host, user, command and parent.
+    pub first_row: u32,
+    /// Days with a launch (days since the Unix epoch, UTC), ascending.
+    pub days: Vec<i64>,
+    /// Earliest and latest time of day of each day's first launch, µs after midnight UTC.
+    pub tod_lo: i64,
+    pub tod_hi: i64,
+}
+
+/// Recurrence as two DataFusion aggregates over the launches `launches` selects: the first
+/// launch of each (host, user, command line, day), then per (host, user, command line) the
+/// number of days and the spread of those first launches' times of day; kept when there are
+/// at least `min_days` days within a spread of `max_spread` µs.
+pub async fn run_recurrence(
+    ctx: &SessionContext,
+    table: Arc<MemTable>,
+    launches: Expr,
+    min_days: usize,
+    max_spread: i64,
+) -> Result<Vec<Recurrence>, HuntError> {
+    use datafusion::arrow::array::{AsArray, ListArray};
+    use datafusion::functions_aggregate::expr_fn::{array_agg, count, max, min};
+    const DAY: i64 = crate::time::DAY;
+    let cmd = column(f::TARGET_CMD);
+    let keys = || vec![col("host"), col("domain"), col("user"), col("cmd")];
+    let base = ctx
+        .read_table(table)?
+        .filter(
+            launches
+                .and(cmd.clone().is_not_null())
+                .and(cmd.clone().not_eq(lit("")))
+                .and(micros().gt_eq(lit(0i64))),
+        )?
+        .select(vec![
+            host_key().alias("host"),
+            lower(coalesce(vec![column(f::PRINCIPAL_DOMAIN), lit("")])).alias("domain"),
+            lower(coalesce(vec![column(f::PRINCIPAL_USERID), lit("")])).alias("user"),
+            cmd.alias("cmd"),
+            (micros() / lit(DAY)).alias("day"),
+            micros().alias("t"),
+            col(format!("\"{ROW_ID}\"")).alias("row"),
+        ])?;
+    let mut day_keys = keys();
+    day_keys.push(col("day"));
+    let per_day = base
+        .aggregate(
+            day_keys,
+            vec![
+                min(col("t")).alias("first_t"),
+                min(col("row")).alias("first_row"),
+            ],
+        )?
+        .select({
+            let mut s = keys();
+            s.extend([
+                col("day"),
+                col("first_row"),
+                (col("first_t") - col("day") * lit(DAY)).alias("tod"),
+            ]);
+            s
+        })?;
+    let groups = per_day
+        .aggregate(
+            keys(),
+            vec![
+                count(lit(1i64)).alias("n"),
+                min(col("tod")).alias("lo"),
+                max(col("tod")).alias("hi"),
+                min(col("first_row")).alias("first_row"),
+                array_agg(col("day")).alias("days"),
+            ],
+        )?
+        .filter(
+            col("n")
+                .gt_eq(lit(min_days as i64))
+                .and((col("hi") - col("lo")).lt_eq(lit(max_spread))),
+        )?
+        .select(vec![col("first_row"), col("lo"), col("hi"), col("days")])?;
+    let mut out = Vec::new();
+    for b in groups.collect().await? {
+        let (Some(row), Some(lo), Some(hi), Some(days)) = (
+            b.column(0).as_any().downcast_ref::<Int64Array>(),
+            b.column(1).as_any().downcast_ref::<Int64Array>(),
+            b.column(2).as_any().downcast_ref::<Int64Array>(),
+            b.column(3).as_any().downcast_ref::<ListArray>(),
+        ) else {
+            continue;
+        };
+        for i in 0..b.num_rows() {
+            let list = days.value(i);
+            let mut d: Vec<i64> = list
+                .as_primitive_opt::<datafusion::arrow::datatypes::Int64Type>()
+                .map(|a| a.iter().flatten().collect())
+                .unwrap_or_default();
+            d.sort_unstable();
+            d.dedup();
+            out.push(Recurrence {
+                first_row: row.value(i) as u32,
+                days: d,
+                tod_lo: lo.value(i),
+                tod_hi: hi.value(i),
+            });
+        }
+    }
+    out.sort_by_key(|r| r.first_row);
+    Ok(out)
+}
+
+/// A source and target seen together in a network logon before the hunt window.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PriorLogon {
+    /// Workstation name the logon reported, when any.
+    pub source_name: Option<String>,
+    /// Source address, when any.
+    pub source_ip: Option<String>,
+    /// The host that logged the logon.
+    pub target: String,
+    /// First and last such logon, µs.
+    pub first: i64,
+    pub last: i64,
+}
+
+/// Every distinct (workstation, address, host, day) of the network logons before `before`,
+/// with the first and last time: a DataFusion aggregate, so first-seen pairs need no pass over
+/// the events outside the engine.
+pub async fn run_prior_logons(
+    ctx: &SessionContext,
+    table: Arc<MemTable>,
+    before: i64,
+) -> Result<Vec<PriorLogon>, HuntError> {
+    use datafusion::arrow::array::StringArray;
+    use datafusion::functions_aggregate::expr_fn::{max, min};
+    let host = coalesce(vec![
+        column(f::OBSERVER_HOSTNAME),
+        column(f::PRINCIPAL_HOSTNAME),
+        lit(""),
+    ]);
+    let df = ctx
+        .read_table(table)?
+        .filter(q(NETWORK_LOGON).and(micros().lt(lit(before))))?
+        .select(vec![
+            column(f::SRC_HOSTNAME).alias("src"),
+            column(f::PRINCIPAL_IP).alias("ip"),
+            host.alias("host"),
+            micros().alias("t"),
+            // Per day: an address can name different hosts in periods a day or more apart.
+            (micros() / lit(crate::time::DAY)).alias("day"),
+        ])?
+        .aggregate(
+            vec![col("src"), col("ip"), col("host"), col("day")],
+            vec![min(col("t")).alias("first"), max(col("t")).alias("last")],
+        )?;
+    let mut out = Vec::new();
+    for b in df.collect().await? {
+        let (Some(src), Some(ip), Some(host), Some(first), Some(last)) = (
+            b.column(0).as_any().downcast_ref::<StringArray>(),
+            b.column(1).as_any().downcast_ref::<StringArray>(),
+            b.column(2).as_any().downcast_ref::<StringArray>(),
+            b.column(3).as_any().downcast_ref::<Int64Array>(),
+            b.column(4).as_any().downcast_ref::<Int64Array>(),
+        ) else {
+            continue;
+        };
+        let opt = |a: &StringArray, i: usize| {
+            (a.is_valid(i) && !a.value(i).is_empty()).then(|| a.value(i).to_string())
+        };
+        for i in 0..b.num_rows() {
+            out.push(PriorLogon {
+                source_name: opt(src, i),
+                source_ip: opt(ip, i),
+                target: host.value(i).to_string(),
+                first: first.value(i),
+                last: last.value(i),
+            });
+        }
+    }
+    out.sort();
+    Ok(out)
+}

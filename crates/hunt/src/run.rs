@@ -511,6 +511,38 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
         });
         bursts.extend(found);
     }
+    // Recurring launches and the network logons before the window: DataFusion aggregates.
+    let hunted = pack
+        .entries
+        .iter()
+        .filter(|e| e.entry.role != Role::Context)
+        .map(|e| e.filter.clone())
+        .reduce(|a, b| a.or(b))
+        .unwrap_or_else(|| lit(false));
+    let mut launches =
+        and_window(column(f::EVENT_TYPE).eq(lit("PROCESS_LAUNCH")), &window).and(hunted);
+    if let Some((_, s)) = &scope_query {
+        launches = launches.and(s.clone());
+    }
+    let recurrences =
+        crate::correlate::run_recurrence(ctx, mem.clone(), launches, 3, 15 * crate::time::MINUTE)
+            .await?;
+    correlations.push(CorrelationResult {
+        id: "recurring-launches".into(),
+        description: "the same command line by the same user on the same host, first launched within 15 minutes of the same time of day on 3 or more days".into(),
+        matches: recurrences.len(),
+    });
+    let prior_logons = match window.start {
+        Some(start) => crate::correlate::run_prior_logons(ctx, mem.clone(), start).await?,
+        None => Vec::new(),
+    };
+    if window.start.is_some() {
+        correlations.push(CorrelationResult {
+            id: "prior-network-logons".into(),
+            description: "distinct source and target of the network logons before the hunt window (first-seen pairs are those absent here)".into(),
+            matches: prior_logons.len(),
+        });
+    }
     drop(mem);
     let evs = events_from_batches(&batches);
     drop(batches);
@@ -524,6 +556,8 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
         links: &links,
         bursts: &bursts,
         window_start: window.start,
+        recurrences: &recurrences,
+        prior_logons: &prior_logons,
     });
     let mut resolver = built.resolver;
     let mut findings = built.findings;
@@ -729,6 +763,7 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
     let hypothesis = req.hypothesis.clone().unwrap_or_else(|| {
         "An adversary with valid credentials moved between Windows hosts using remote execution over SMB admin shares and the service control manager (PsExec and clones), WMI, DCOM, remote scheduled tasks or WinRM.".to_string()
     });
+    let sequences_run = correlations.len();
     Ok(HuntReport {
         title,
         runbook: format!("lateral-movement hunt pack ({})", pack.sources.join(" + ")),
@@ -763,7 +798,7 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
             records_read: stats.records.load(std::sync::atomic::Ordering::Relaxed),
             candidate_events: candidates,
             queries_run: pack.entries.len(),
-            sequences_run: sequences.len(),
+            sequences_run,
             issues,
             files_skipped,
             records_skipped,

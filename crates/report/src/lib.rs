@@ -216,7 +216,7 @@ pub fn markdown(r: &HuntReport) -> String {
     }
     let _ = writeln!(
         o,
-        "\n### Correlations\n\n| Sequence | Matches | What it joins |\n|---|---|---|"
+        "\n### Correlations\n\n| Correlation | Matches | What it joins or counts |\n|---|---|---|"
     );
     for c in &r.correlations {
         let _ = writeln!(
@@ -485,7 +485,7 @@ pub fn markdown(r: &HuntReport) -> String {
     );
     let _ = writeln!(
         o,
-        "| Queries / sequences | {} / {} |",
+        "| Queries / correlations | {} / {} |",
         e.queries_run, e.sequences_run
     );
     let _ = writeln!(o, "| Files skipped | {} |", e.files_skipped);

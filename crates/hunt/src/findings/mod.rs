@@ -194,6 +194,10 @@ pub struct Inputs<'a> {
     pub bursts: &'a [crate::correlate::Burst],
     /// Start of the hunt window (for first-seen pairs), µs.
     pub window_start: Option<i64>,
+    /// Recurring launches among the hits (DataFusion aggregate).
+    pub recurrences: &'a [crate::correlate::Recurrence],
+    /// Network logons before the window, by (workstation, address, host) (DataFusion aggregate).
+    pub prior_logons: &'a [crate::correlate::PriorLogon],
 }
 
 /// Findings and what was learnt on the way.

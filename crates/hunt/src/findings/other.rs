@@ -149,33 +149,14 @@ pub(super) fn credentials_and_recurrence(
             slot.1 = m.exposures;
         }
     }
-    // Recurrence over all launches in the candidate set.
-    let mut launches: BTreeMap<(String, String, String), Vec<u32>> = BTreeMap::new();
-    for ev in b.inp.evs {
-        if ev.s(f::EVENT_TYPE) != "PROCESS_LAUNCH" || !hit_rows.contains(&ev.row) {
-            continue;
-        }
-        let cmd = ev.s(f::TARGET_CMD);
-        if cmd.is_empty() {
-            continue;
-        }
-        launches
-            .entry((
-                host_lc(ev),
-                principal_account(ev)
-                    .unwrap_or_default()
-                    .to_ascii_lowercase(),
-                safe_command(cmd),
-            ))
-            .or_default()
-            .push(ev.row);
-    }
-    let mut recurring = Vec::new();
-    for ((_, _, cmd), rows) in &launches {
-        if let Some(rec) = recurrence(b, rows, cmd) {
-            recurring.push(rec);
-        }
-    }
+    // Recurring launches (a DataFusion aggregate over the hunt's hits, see
+    // `correlate::run_recurrence`).
+    let mut recurring: Vec<Recurring> = b
+        .inp
+        .recurrences
+        .iter()
+        .map(|r| recurring_job(b, r))
+        .collect();
     recurring.sort_by(|a, b| (&a.host, &a.command_line).cmp(&(&b.host, &b.command_line)));
     recurring.dedup();
 
@@ -291,32 +272,16 @@ pub(super) fn credentials_and_recurrence(
     recurring
 }
 
-/// Same command by the same user on the same host at about the same time of day on 3+ days.
-pub(super) fn recurrence(b: &Builder<'_>, rows: &[u32], cmd: &str) -> Option<Recurring> {
-    let mut by_day: BTreeMap<i64, i64> = BTreeMap::new();
-    for &r in rows {
-        let ts = b.ev(r).ts;
-        by_day
-            .entry(ts.div_euclid(DAY))
-            .or_insert(ts.rem_euclid(DAY));
-    }
-    if by_day.len() < 3 {
-        return None;
-    }
-    let tods: Vec<i64> = by_day.values().copied().collect();
-    let lo = *tods.iter().min()?;
-    let hi = *tods.iter().max()?;
-    if hi - lo > 15 * MINUTE {
-        return None;
-    }
-    let ev = b.ev(rows[0]);
-    let mid = (lo + hi) / 2;
+/// What a recurring launch group says, for the report.
+fn recurring_job(b: &Builder<'_>, r: &crate::correlate::Recurrence) -> Recurring {
+    let ev = b.ev(r.first_row);
+    let mid = (r.tod_lo + r.tod_hi) / 2;
     let secs = mid / SECOND;
-    Some(Recurring {
+    Recurring {
         host: ev.host().to_string(),
         user: principal_account(ev).unwrap_or_default(),
-        command_line: cmd.to_string(),
-        days: by_day.keys().map(|d| day(d.saturating_mul(DAY))).collect(),
+        command_line: safe_command(ev.s(f::TARGET_CMD)),
+        days: r.days.iter().map(|d| day(d.saturating_mul(DAY))).collect(),
         time_of_day: format!(
             "{:02}:{:02}:{:02}",
             secs / 3600,
@@ -324,7 +289,7 @@ pub(super) fn recurrence(b: &Builder<'_>, rows: &[u32], cmd: &str) -> Option<Rec
             secs % 60
         ),
         parent: file_name(ev.s(f::PRINCIPAL_PATH)).to_string(),
-    })
+    }
 }
 
 pub(super) fn fan_out(b: &mut Builder<'_>, findings: &mut Vec<Finding>) {
@@ -332,19 +297,21 @@ pub(super) fn fan_out(b: &mut Builder<'_>, findings: &mut Vec<Finding>) {
     const T: i64 = 10 * MINUTE;
     // First-seen pairs: a network logon from the source to the target before the window.
     if let Some(start) = b.inp.window_start {
+        // Network logons before the window, aggregated by DataFusion
+        // (`correlate::run_prior_logons`); resolved here at their first and last time, as an
+        // address may have named different hosts over time.
         let mut seen_before: BTreeSet<(HostKey, HostKey)> = BTreeSet::new();
-        for ev in b.inp.evs {
-            if ev.ts >= start || !ev.is_security(4624) || ev.s(f::AUTH_MECHANISM) != "NETWORK" {
+        for p in b.inp.prior_logons {
+            if p.first >= start {
                 continue;
             }
-            let src = b.r.resolve_at(
-                ev.opt(f::SRC_HOSTNAME),
-                ev.opt(f::PRINCIPAL_IP),
-                Some(ev.ts),
-            );
-            let dst = b.r.resolve(Some(ev.host()), None);
-            if let (Some(s), Some(d)) = (src, dst) {
-                seen_before.insert((s, d));
+            let dst = b.r.resolve(Some(&p.target), None);
+            for t in [p.first, p.last] {
+                let src =
+                    b.r.resolve_at(p.source_name.as_deref(), p.source_ip.as_deref(), Some(t));
+                if let (Some(s), Some(d)) = (src, dst) {
+                    seen_before.insert((s, d));
+                }
             }
         }
         for fnd in findings.iter_mut() {
