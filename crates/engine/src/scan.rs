@@ -490,7 +490,9 @@ impl PartitionStream for GroupStream {
                     stats.merge_coverage(&mut sink.coverage);
                     stats.sources_done.fetch_add(1, Ordering::Relaxed);
                     stats.bytes_done.fetch_add(src.size, Ordering::Relaxed);
-                    if flow == Flow::Stop || sink.flush() == Flow::Stop {
+                    // Batches span files (many small files must not mean many tiny
+                    // batches: every batch costs DataFusion a fixed price per expression).
+                    if flow == Flow::Stop || sink.tx.is_closed() {
                         return;
                     }
                 }
