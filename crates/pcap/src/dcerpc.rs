@@ -131,6 +131,8 @@ pub struct RpcEnv<'a> {
 #[derive(Debug, Default)]
 pub struct Association {
     bufs: [Vec<u8>; 2],
+    /// Frame that brought the first byte of the PDU being buffered, per direction.
+    starts: [Option<FrameRef>; 2],
     contexts: BTreeMap<u16, Iface>,
     pending_binds: BTreeMap<u32, Vec<(u16, Iface)>>,
     calls: BTreeMap<u32, Call>,
@@ -151,6 +153,9 @@ pub struct Association {
     pub learned: Vec<(String, u16, String)>,
     pub pdus: u64,
     pub encrypted_calls: u64,
+    /// `ExecuteShellCommand` / `ShellExecute` was named in a cleartext stub (IDispatch name
+    /// lookups, ITypeInfo answers) on this association.
+    pub shell_names_seen: bool,
     dead: bool,
 }
 
@@ -167,7 +172,24 @@ fn status_text(code: u32) -> String {
     }
 }
 
+const SHELL_NAMES: &[&str] = &["ExecuteShellCommand", "ShellExecute"];
+
+fn names_shell(stub: &[u8]) -> bool {
+    SHELL_NAMES.iter().any(|n| {
+        let w: Vec<u8> = n.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+        crate::util::find(stub, &w).is_some()
+    })
+}
+
 impl Association {
+    /// Another association of the same client and server named a shell-execution member.
+    pub fn note_shell_names(&mut self) {
+        if !self.shell_names_seen {
+            self.shell_names_seen = true;
+            self.dispatch_names.push("ExecuteShellCommand".into());
+        }
+    }
+
     /// Feed stream bytes; `dir` 0 = client to server, 1 = server to client.
     #[allow(clippy::too_many_arguments)]
     pub fn feed(
@@ -185,6 +207,9 @@ impl Association {
         let Some(buf) = self.bufs.get_mut(dir) else {
             return;
         };
+        if buf.is_empty() {
+            self.starts[dir] = Some(frame);
+        }
         buf.extend_from_slice(data);
         loop {
             let Some(buf) = self.bufs.get(dir) else {
@@ -230,12 +255,14 @@ impl Association {
                 return;
             }
             let pdu: Vec<u8> = self.bufs[dir].drain(..frag_len).collect();
+            let first = self.starts[dir].unwrap_or(frame);
+            self.starts[dir] = Some(frame);
             self.pdus += 1;
             if !little {
                 // Big-endian data representation is legal but unused by Windows; count, do not decode.
                 continue;
             }
-            self.pdu(&pdu, frame, env, em);
+            self.pdu(&pdu, first, frame, env, em);
         }
     }
 
@@ -244,9 +271,19 @@ impl Association {
         if let Some(b) = self.bufs.get_mut(dir) {
             b.clear();
         }
+        if let Some(s) = self.starts.get_mut(dir) {
+            *s = None;
+        }
     }
 
-    fn pdu(&mut self, p: &[u8], frame: FrameRef, env: &RpcEnv<'_>, em: &mut Emitter) {
+    fn pdu(
+        &mut self,
+        p: &[u8],
+        first: FrameRef,
+        frame: FrameRef,
+        env: &RpcEnv<'_>,
+        em: &mut Emitter,
+    ) {
         let ptype = p.get(2).copied().unwrap_or(0xff);
         let flags = p.get(3).copied().unwrap_or(0);
         let auth_len = le16(p, 10).unwrap_or(0) as usize;
@@ -279,7 +316,7 @@ impl Association {
         match ptype {
             11 | 14 => self.bind(p, call_id),
             12 | 15 => self.bind_ack(p, call_id, frame, env, em),
-            0 => self.request(p, flags, call_id, auth_hdr, auth_len, frame, env, em),
+            0 => self.request(p, flags, call_id, auth_hdr, auth_len, first, frame, env, em),
             2 => self.response(p, flags, call_id, auth_hdr, auth_len, frame, env, em),
             3 => {
                 let status = le32(p, 24).unwrap_or(0);
@@ -465,6 +502,7 @@ impl Association {
         call_id: u32,
         auth_hdr: Option<&[u8]>,
         auth_len: usize,
+        first_frame: FrameRef,
         frame: FrameRef,
         env: &RpcEnv<'_>,
         em: &mut Emitter,
@@ -489,7 +527,7 @@ impl Association {
                     opnum,
                     iface,
                     frame,
-                    first_frame: frame.number,
+                    first_frame: first_frame.number,
                     stub: Vec::new(),
                     encrypted,
                     complete: false,
@@ -562,6 +600,9 @@ impl Association {
         }
         let stub = self.resp_stub.remove(&call_id).unwrap_or_default();
         let encrypted = level >= 6;
+        if !encrypted && names_shell(&stub) {
+            self.note_shell_names();
+        }
         let status = if encrypted || stub.len() < 4 {
             None
         } else {

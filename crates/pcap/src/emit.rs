@@ -103,16 +103,21 @@ pub fn executable_of(cmd: &str) -> String {
     if let Some(rest) = t.strip_prefix('"') {
         return rest.split('"').next().unwrap_or(rest).to_string();
     }
-    let lower = t.to_ascii_lowercase();
-    for ext in [".exe", ".com", ".bat", ".cmd", ".dll", ".ps1"] {
-        if let Some(i) = lower.find(ext) {
-            let end = i + ext.len();
-            if lower.as_bytes().get(end).is_none_or(|c| *c == b' ') {
-                return t.get(..end).unwrap_or(t).to_string();
+    let first = t.split_whitespace().next().unwrap_or(t);
+    // A path that may hold spaces (C:\Program Files\x.exe): up to the first executable extension.
+    let pathlike = first.contains('\\') || first.get(1..2) == Some(":");
+    if pathlike {
+        let lower = t.to_ascii_lowercase();
+        for ext in [".exe", ".com", ".bat", ".cmd", ".dll", ".ps1"] {
+            if let Some(i) = lower.find(ext) {
+                let end = i + ext.len();
+                if lower.as_bytes().get(end).is_none_or(|c| *c == b' ') {
+                    return t.get(..end).unwrap_or(t).to_string();
+                }
             }
         }
     }
-    t.split_whitespace().next().unwrap_or(t).to_string()
+    first.to_string()
 }
 
 #[cfg(test)]
@@ -127,6 +132,11 @@ mod tests {
         );
         assert_eq!(executable_of("\"C:\\a b\\x.exe\" -k"), "C:\\a b\\x.exe");
         assert_eq!(executable_of("%COMSPEC% /b /c start"), "%COMSPEC%");
+        assert_eq!(
+            executable_of("%COMSPEC% /b /c start powershell.exe -nop"),
+            "%COMSPEC%"
+        );
+        assert_eq!(executable_of("powershell.exe -c Reset"), "powershell.exe");
         assert_eq!(
             executable_of("C:\\Program Files\\x.exe arg"),
             "C:\\Program Files\\x.exe"

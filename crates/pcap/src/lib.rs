@@ -153,6 +153,8 @@ struct Analyzer {
     em: Emitter,
     flows: BTreeMap<FlowKey, Flow>,
     dynamic: BTreeSet<(IpAddr, u16)>,
+    /// (client, server) pairs whose DCOM traffic named a shell-execution member.
+    shell: BTreeSet<(String, String)>,
     issues: Vec<CaptureIssue>,
     stats: CaptureStats,
 }
@@ -163,6 +165,7 @@ impl Analyzer {
             em: Emitter::new(file),
             flows: BTreeMap::new(),
             dynamic: BTreeSet::new(),
+            shell: BTreeSet::new(),
             issues: Vec::new(),
             stats: CaptureStats::default(),
         }
@@ -283,6 +286,7 @@ impl Analyzer {
         } = flow;
         let em = &mut self.em;
         let issues = &mut self.issues;
+        let shell = &mut self.shell;
         let mut learned: Vec<(String, u16)> = Vec::new();
         match seg.tcp {
             Some(t) => {
@@ -295,7 +299,7 @@ impl Analyzer {
                 }
                 if !seg.payload.is_empty() {
                     halves[dir].segment(t.seq, seg.payload, frame, &mut |c| {
-                        deliver(app, dir, c, conn, em, issues, &mut learned)
+                        deliver(app, dir, c, conn, em, issues, &mut learned, shell)
                     });
                 }
             }
@@ -324,11 +328,12 @@ impl Analyzer {
             } = &mut flow;
             let em = &mut self.em;
             let issues = &mut self.issues;
+            let shell = &mut self.shell;
             let mut learned = Vec::new();
             for (dir, h) in halves.iter_mut().enumerate() {
                 let last = FrameRef::default();
                 h.flush(last, &mut |c| {
-                    deliver(app, dir, c, conn, em, issues, &mut learned)
+                    deliver(app, dir, c, conn, em, issues, &mut learned, shell)
                 });
                 self.stats.gaps += h.gaps;
                 self.stats.gap_bytes += h.gap_bytes;
@@ -474,6 +479,7 @@ impl Analyzer {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn deliver(
     app: &mut App,
     dir: usize,
@@ -482,6 +488,7 @@ fn deliver(
     em: &mut Emitter,
     issues: &mut Vec<CaptureIssue>,
     learned: &mut Vec<(String, u16)>,
+    shell: &mut BTreeSet<(String, String)>,
 ) {
     if let App::Undecided = app {
         if let Chunk::Data(d, _) = &chunk {
@@ -514,7 +521,14 @@ fn deliver(
                     who: &who,
                     via: "ncacn_ip_tcp",
                 };
+                let pair = (conn.client_ip.clone(), conn.server_ip.clone());
+                if shell.contains(&pair) {
+                    a.note_shell_names();
+                }
                 a.feed(dir, d, fr, &env, em, issues);
+                if a.shell_names_seen {
+                    shell.insert(pair);
+                }
                 learned.extend(a.learned.drain(..).map(|(ip, port, _)| (ip, port)));
             }
             Chunk::Gap(_, _) => a.gap(dir),

@@ -363,7 +363,11 @@ pub fn wire_strings(stub: &[u8]) -> Vec<String> {
                     .map(|p| u16::from_le_bytes([p[0], p[1]]))
                     .collect();
                 let body: Vec<u16> = units.iter().copied().take_while(|u| *u != 0).collect();
-                if !body.is_empty() && body.iter().all(|u| (0x20..0x7f).contains(u) || *u >= 0xa0) {
+                if !body.is_empty()
+                    && body
+                        .iter()
+                        .all(|u| (0x20..0x7f).contains(u) || (0xa0..0x250).contains(u))
+                {
                     out.push(String::from_utf16_lossy(&body));
                     i += 12 + n * 2;
                     i += (4 - i % 4) % 4;
@@ -571,16 +575,23 @@ fn start_type_text(t: u32) -> String {
     format!("{name} start ({t})")
 }
 
-/// The MMC20 `ExecuteShellCommand(Command, Directory, Parameters, WindowState)` arguments from
-/// an Invoke's strings (DISPPARAMS carries arguments last-first).
+/// The MMC20 `ExecuteShellCommand(Command, Directory, Parameters, WindowState)` command line
+/// from an Invoke's strings (DISPPARAMS carries arguments last-first): the command, then the
+/// parameters; directories and window states are left out.
 pub fn shell_command(strings: &[String]) -> Option<String> {
-    let args: Vec<&String> = strings.iter().rev().collect();
-    let command = args.first()?;
-    let params = args.get(2).filter(|p| !p.is_empty());
-    Some(match params {
-        Some(p) => format!("{command} {p}"),
-        None => command.to_string(),
-    })
+    let mut args = strings.iter().rev();
+    let command = args.next()?;
+    let mut out = command.clone();
+    for a in args {
+        let t = a.trim();
+        let is_dir = t.ends_with('\\') || (t.len() == 2 && t.ends_with(':'));
+        if t.is_empty() || is_dir || t.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        out.push(' ');
+        out.push_str(t);
+    }
+    Some(out)
 }
 
 /// Put a decoded stub into an event.
