@@ -4,6 +4,7 @@
 
 mod hunt;
 mod output;
+mod pcap;
 mod progress;
 
 use std::path::PathBuf;
@@ -55,6 +56,10 @@ enum Command {
         after_help = "Example:\n  lateral fields\n  lateral fields --format md > docs/schema.md"
     )]
     Fields(FieldsArgs),
+    /// Summarise lateral movement in packet captures: attacker, first pivot, account, service
+    /// executable, shares, next targets, per-session detail.
+    #[command(after_help = pcap::PCAP_EXAMPLES)]
+    Pcap(pcap::PcapArgs),
 }
 
 const SEARCH_EXAMPLES: &str = "Examples:
@@ -255,6 +260,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Search(a) => search(a).await,
         Command::Sql(a) => sql(a).await,
         Command::Stats(a) => stats(a).await,
+        Command::Pcap(a) => pcap::pcap(a),
         Command::Fields(a) => {
             output::print_fields(a.format == FieldsFormat::Md, a.format == FieldsFormat::Json)?;
             Ok(ExitCode::SUCCESS)

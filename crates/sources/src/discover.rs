@@ -266,14 +266,9 @@ fn examine_file(path: &Path, sources: &mut Vec<Source>, issues: &mut Vec<ReadIss
 
 fn push_or_report(src: Source, sources: &mut Vec<Source>, issues: &mut Vec<ReadIssue>) {
     match src.format {
-        Format::Evtx | Format::Json | Format::Xml => sources.push(src),
-        Format::Pcap | Format::PcapNg => issues.push(ReadIssue::whole_file(
-            src.display,
-            format!(
-                "{} capture: packet captures are not read yet by this build (skipped)",
-                src.format.name()
-            ),
-        )),
+        Format::Evtx | Format::Json | Format::Xml | Format::Pcap | Format::PcapNg => {
+            sources.push(src)
+        }
         Format::Zip | Format::Gzip => issues.push(ReadIssue::whole_file(
             src.display,
             "nested archive inside an archive: extract it first (skipped)",

@@ -78,6 +78,13 @@ fn read_source_inner(src: &Source, opts: &ReadOptions, sink: &mut dyn RecordSink
                 Flow::Continue
             }
         },
+        Format::Pcap | Format::PcapNg => match read_all(src) {
+            Ok(buf) => read_capture(&buf, file, sink),
+            Err(e) => {
+                sink.issue(ReadIssue::whole_file(file, format!("cannot read: {e}")));
+                Flow::Continue
+            }
+        },
         other => {
             sink.issue(ReadIssue::whole_file(
                 file,
@@ -89,6 +96,25 @@ fn read_source_inner(src: &Source, opts: &ReadOptions, sink: &mut dyn RecordSink
             Flow::Continue
         }
     }
+}
+
+/// A packet capture through `lateral-pcap`: its UDM events go to the sink as ready-made events,
+/// its problems as issues at the frame's byte offset.
+fn read_capture(buf: &[u8], file: &str, sink: &mut dyn RecordSink) -> Flow {
+    let report = lateral_pcap::read_capture(buf, file);
+    for i in report.issues {
+        sink.issue(ReadIssue::new(
+            file,
+            crate::issue::Position::Offset(i.offset),
+            format!("frame {}: {}", i.frame, i.message),
+        ));
+    }
+    for e in report.events {
+        if sink.udm(e) == Flow::Stop {
+            return Flow::Stop;
+        }
+    }
+    Flow::Continue
 }
 
 fn read_all(src: &Source) -> std::io::Result<Vec<u8>> {
