@@ -14,9 +14,13 @@ pub const HUNT_EXAMPLES: &str = "Examples:
   lateral hunt ./evidence --hours-back 168 --hypothesis 'PsExec from the jump host' --case 42
   lateral hunt ./evidence --scope 'principal.hostname = \"serhatg.local\"' --format json > hunt.json
   lateral hunt ./evidence --pack my-pack.yaml --inventory hosts.csv --graph dot movement.dot
+  lateral hunt ./evidence --case 3 --escalate --db cases.db
 
 Writes lateral_movement_hunt_<scope>_<YYYYMMDD_HHMM>.md and .json into --out (./reports) and
-prints a summary. The window ends at the latest event in the evidence unless --start/--end or
+prints a summary. With --case ID the hunt summary (scope, every query with its hit count,
+findings, related cases, follow-ups) is posted on that case and the findings are attached to
+it as alerts; with --escalate, confirmed host-to-host movement opens an incident case whose
+priority follows the most severe finding. The window ends at the latest event in the evidence unless --start/--end or
 --all-time is given.";
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -54,9 +58,18 @@ pub struct HuntArgs {
     /// The hypothesis under test, written into the report.
     #[arg(long)]
     hypothesis: Option<String>,
-    /// Case id the hunt belongs to (written into the report).
+    /// Case the hunt belongs to: written into the report; the summary is posted on the case
+    /// and the findings attached to it as alerts.
     #[arg(long)]
     case: Option<String>,
+    /// With confirmed host-to-host movement, open an incident case (priority of the most
+    /// severe finding) holding the summary and the findings.
+    #[arg(long)]
+    escalate: bool,
+    /// Case database for --case and --escalate; default: $LATERAL_DB, else
+    /// ~/.local/share/lateral/cases.db.
+    #[arg(long, value_name = "PATH")]
+    db: Option<PathBuf>,
     /// Host roles (CSV host,role or YAML): which hosts are expected to administer others.
     #[arg(long)]
     inventory: Option<PathBuf>,
@@ -113,6 +126,16 @@ pub async fn hunt(a: HuntArgs) -> Result<ExitCode> {
         .as_deref()
         .map(lateral_hunt::inventory::Inventory::load)
         .transpose()?;
+    let case_opts = crate::cases::HuntCaseOptions {
+        db: a.db.clone(),
+        case_id: a
+            .case
+            .as_deref()
+            .map(lateral_cases::store::parse_case_id)
+            .transpose()?,
+        escalate: a.escalate,
+    };
+    crate::cases::check_hunt_case(&case_opts)?;
     let engine = match crate::open_engine(&a.paths)? {
         Ok(e) => e,
         Err(code) => return Ok(code),
@@ -155,7 +178,8 @@ pub async fn hunt(a: HuntArgs) -> Result<ExitCode> {
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
         written.push(path);
     }
-    if a.format == [ReportFormat::Json] {
+    let json_only = a.format == [ReportFormat::Json];
+    if json_only {
         println!("{json}");
         for p in &written {
             eprintln!("wrote {}", p.display());
@@ -163,6 +187,13 @@ pub async fn hunt(a: HuntArgs) -> Result<ExitCode> {
     } else {
         print_summary(&report, &written);
     }
+    crate::cases::after_hunt(&case_opts, &json, &mut |line| {
+        if json_only {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    })?;
     Ok(crate::exit_code(&engine))
 }
 

@@ -2,7 +2,9 @@
 //! the engine, the query language) and formats their results; it holds no logic of its own
 //! beyond argument handling, progress display and exit codes.
 
+mod cases;
 mod hunt;
+mod intel;
 mod output;
 mod pcap;
 mod progress;
@@ -27,7 +29,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
     version,
     about,
     long_about = None,
-    after_help = "Examples:\n  lateral hunt ./evidence\n  lateral stats ./evidence\n  lateral search ./evidence --all-time --query 'metadata.product_event_type = \"ServiceInstalled\"'\n  lateral sql ./evidence 'SELECT \"metadata.event_type\", count(*) FROM events GROUP BY 1'"
+    after_help = "Examples:\n  lateral hunt ./evidence\n  lateral stats ./evidence\n  lateral search ./evidence --all-time --query 'metadata.product_event_type = \"ServiceInstalled\"'\n  lateral sql ./evidence 'SELECT \"metadata.event_type\", count(*) FROM events GROUP BY 1'\n  lateral case list\n  lateral intel T1021.002"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -51,6 +53,12 @@ enum Command {
     /// Show what data the evidence holds and the coverage gaps that matter for a hunt.
     #[command(after_help = STATS_EXAMPLES)]
     Stats(StatsArgs),
+    /// Manage cases: list, show, create, comment, priority, close, attach hunt findings.
+    #[command(after_help = cases::CASE_EXAMPLES)]
+    Case(cases::CaseArgs),
+    /// Answer ATT&CK technique questions offline (id, name or free text); import full ATT&CK.
+    #[command(after_help = intel::INTEL_EXAMPLES)]
+    Intel(intel::IntelArgs),
     /// List the event fields (UDM paths) with their types and meaning.
     #[command(
         after_help = "Example:\n  lateral fields\n  lateral fields --format md > docs/schema.md"
@@ -261,6 +269,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Sql(a) => sql(a).await,
         Command::Stats(a) => stats(a).await,
         Command::Pcap(a) => pcap::pcap(a),
+        Command::Case(a) => cases::case(a),
+        Command::Intel(a) => intel::intel(a),
         Command::Fields(a) => {
             output::print_fields(a.format == FieldsFormat::Md, a.format == FieldsFormat::Json)?;
             Ok(ExitCode::SUCCESS)
