@@ -15,5 +15,7 @@ pub mod window;
 
 pub use inventory::{inventory, Coverage, Inventory, Span};
 pub use scan::{CoverageCount, CoverageKey, EvidenceTable, ReportedIssue, ScanStats};
-pub use session::{and_window, column, Engine, EngineError, SearchRequest, SearchResult, TABLE};
+pub use session::{
+    and_window, column, session_context, Engine, EngineError, SearchRequest, SearchResult, TABLE,
+};
 pub use window::{format_micros, parse_time, Anchor, Window, WindowSpec};

@@ -31,6 +31,20 @@ pub enum EngineError {
 }
 
 /// A column reference by exact name (names contain dots, so never parse them).
+/// A DataFusion session with lateral's query functions registered, running plans on
+/// `partitions` partitions. The engine's own session uses one per core; the hunt queries its
+/// small in-memory candidate table on one.
+pub fn session_context(partitions: usize) -> SessionContext {
+    let config = SessionConfig::new()
+        .with_target_partitions(partitions.max(1))
+        .with_information_schema(true);
+    let ctx = SessionContext::new_with_config(config);
+    for udf in lateral_query::udfs() {
+        ctx.register_udf(udf);
+    }
+    ctx
+}
+
 pub fn column(field: Field) -> Expr {
     Expr::Column(Column::new_unqualified(field.name()))
 }
@@ -84,13 +98,7 @@ impl Engine {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
-        let config = SessionConfig::new()
-            .with_target_partitions(cores)
-            .with_information_schema(true);
-        let ctx = SessionContext::new_with_config(config);
-        for udf in lateral_query::udfs() {
-            ctx.register_udf(udf);
-        }
+        let ctx = session_context(cores);
         let stats = Arc::new(ScanStats::default());
         let table = Arc::new(EvidenceTable::new(sources, stats.clone(), cores));
         ctx.register_table(TABLE, table.clone())?;

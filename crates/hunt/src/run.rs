@@ -438,12 +438,7 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
     let window = req.window.resolve(stats.time_range().map(|(_, hi)| hi));
     // The candidate table is small and in memory: one partition avoids the repartitioning
     // and per-partition start-up that dominate joins over a few thousand rows.
-    let local = datafusion::prelude::SessionContext::new_with_config(
-        datafusion::prelude::SessionConfig::new().with_target_partitions(1),
-    );
-    for udf in lateral_query::udfs() {
-        local.register_udf(udf);
-    }
+    let local = lateral_engine::session_context(1);
     let ctx = &local;
 
     phase("scan");

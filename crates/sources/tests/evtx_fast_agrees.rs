@@ -1,27 +1,15 @@
 //! The typed EVTX fast path must give exactly what the general `Value` converter gives, on
 //! every record of every shared EVTX sample.
 
-use std::path::{Path, PathBuf};
-
 use evtx::EvtxParser;
 use lateral_sources::evtx_fast::record_from_json_bytes;
 use lateral_sources::evtx_json::record_from_event_json;
 
 #[test]
 fn fast_path_agrees_on_every_shared_record() {
-    let root = std::env::var_os("LATERAL_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    let dir = root.join("evtx");
-    if !dir.is_dir() {
-        assert!(
-            std::env::var("LATERAL_REQUIRE_SHARED").as_deref() != Ok("1"),
-            "shared data required but not found at {}",
-            root.display()
-        );
-        eprintln!("skipping: shared data not found at {}", root.display());
+    let Some(dir) = lateral_testdata::shared("evtx") else {
         return;
-    }
+    };
     let mut checked = 0;
     for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
         let Ok(entry) = entry else { continue };

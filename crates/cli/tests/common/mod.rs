@@ -8,20 +8,7 @@ use std::process::Command;
 /// The shared data folder (`LATERAL_SHARED_DATA`, else `../shared/data` from the repository
 /// root). `None` (with a message) when absent; a panic when `LATERAL_REQUIRE_SHARED=1`.
 pub fn shared_data() -> Option<PathBuf> {
-    let path = std::env::var_os("LATERAL_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if path.join("GROUND_TRUTH.md").exists() || path.join("evtx").is_dir() {
-        return Some(path);
-    }
-    if std::env::var("LATERAL_REQUIRE_SHARED").as_deref() == Ok("1") {
-        panic!(
-            "shared data required (LATERAL_REQUIRE_SHARED=1) but not found at {}",
-            path.display()
-        );
-    }
-    eprintln!("skipping: shared data not found at {}", path.display());
-    None
+    lateral_testdata::shared_data()
 }
 
 pub fn lm(data: &Path, file: &str) -> PathBuf {
@@ -30,7 +17,7 @@ pub fn lm(data: &Path, file: &str) -> PathBuf {
 }
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    lateral_testdata::repo_root()
 }
 
 pub struct Output {
