@@ -5,6 +5,7 @@
 mod cases;
 mod hunt;
 mod intel;
+mod lookup;
 mod output;
 mod pcap;
 mod progress;
@@ -59,6 +60,9 @@ enum Command {
     /// Answer ATT&CK technique questions offline (id, name or free text); import full ATT&CK.
     #[command(after_help = intel::INTEL_EXAMPLES)]
     Intel(intel::IntelArgs),
+    /// Everything the evidence says about one entity: IP, host, account, hash or process path.
+    #[command(after_help = lookup::LOOKUP_EXAMPLES)]
+    Lookup(lookup::LookupArgs),
     /// List the event fields (UDM paths) with their types and meaning.
     #[command(
         after_help = "Example:\n  lateral fields\n  lateral fields --format md > docs/schema.md"
@@ -271,6 +275,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Pcap(a) => pcap::pcap(a),
         Command::Case(a) => cases::case(a),
         Command::Intel(a) => intel::intel(a),
+        Command::Lookup(a) => lookup::lookup(a).await,
         Command::Fields(a) => {
             output::print_fields(a.format == FieldsFormat::Md, a.format == FieldsFormat::Json)?;
             Ok(ExitCode::SUCCESS)

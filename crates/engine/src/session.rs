@@ -82,6 +82,7 @@ pub struct Engine {
     table: Arc<EvidenceTable>,
     stats: Arc<ScanStats>,
     discovery_issues: Vec<ReadIssue>,
+    in_memory: bool,
 }
 
 impl Engine {
@@ -107,6 +108,7 @@ impl Engine {
             table,
             stats,
             discovery_issues,
+            in_memory: false,
         })
     }
 
@@ -214,6 +216,36 @@ impl Engine {
             total,
             window,
         })
+    }
+
+    /// Read every event once and replace table `events` with an in-memory copy (every column
+    /// but the raw record), so later searches, hunts and lookups never re-read the files. The
+    /// scan statistics (time range, coverage, problems) are those of that one read. Returns the
+    /// number of events held.
+    pub async fn load_into_memory(&mut self) -> Result<usize, EngineError> {
+        let select: Vec<Expr> = lateral_model::fields::all_fields()
+            .filter(|c| *c != f::RAW)
+            .map(column)
+            .collect();
+        let df = self.ctx.table(TABLE).await?.select(select)?;
+        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await?;
+        let rows = batches.iter().map(RecordBatch::num_rows).sum();
+        let parts = self.ctx.state().config().target_partitions().max(1);
+        let mut partitions: Vec<Vec<RecordBatch>> = vec![Vec::new(); parts];
+        for (i, b) in batches.into_iter().enumerate() {
+            partitions[i % parts].push(b);
+        }
+        let mem = MemTable::try_new(schema, partitions)?;
+        self.ctx.deregister_table(TABLE)?;
+        self.ctx.register_table(TABLE, Arc::new(mem))?;
+        self.in_memory = true;
+        Ok(rows)
+    }
+
+    /// Whether table `events` is the in-memory copy made by [`Engine::load_into_memory`].
+    pub fn is_in_memory(&self) -> bool {
+        self.in_memory
     }
 
     /// Run SQL over table `events` (read-only statements).
