@@ -6,6 +6,7 @@ mod cases;
 mod hunt;
 mod intel;
 mod lookup;
+mod mcp;
 mod output;
 mod pcap;
 mod progress;
@@ -63,6 +64,9 @@ enum Command {
     /// Everything the evidence says about one entity: IP, host, account, hash or process path.
     #[command(after_help = lookup::LOOKUP_EXAMPLES)]
     Lookup(lookup::LookupArgs),
+    /// Serve SecOps- and SOAR-compatible MCP tools over the evidence (stdio or HTTP).
+    #[command(after_help = mcp::MCP_EXAMPLES)]
+    Mcp(mcp::McpArgs),
     /// List the event fields (UDM paths) with their types and meaning.
     #[command(
         after_help = "Example:\n  lateral fields\n  lateral fields --format md > docs/schema.md"
@@ -276,6 +280,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Case(a) => cases::case(a),
         Command::Intel(a) => intel::intel(a),
         Command::Lookup(a) => lookup::lookup(a).await,
+        Command::Mcp(a) => mcp::mcp(a).await,
         Command::Fields(a) => {
             output::print_fields(a.format == FieldsFormat::Md, a.format == FieldsFormat::Json)?;
             Ok(ExitCode::SUCCESS)

@@ -1,0 +1,72 @@
+//! `lateral mcp`: the MCP server (stdio, or streamable HTTP with --http).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+pub const MCP_EXAMPLES: &str = "Examples:
+  lateral mcp --evidence ./evidence
+  lateral mcp --evidence ./evidence --evidence triage.zip --db cases.db
+  lateral mcp --evidence ./evidence --http 127.0.0.1:8765
+  LATERAL_MCP_TOKEN=s3cret lateral mcp --evidence ./evidence --http 0.0.0.0:8765
+
+Serves the tools of Google's secops-mcp and secops-soar servers (search_security_events,
+search_udm, lookup_entity, get_threat_intel, get_security_alerts, list_security_rules,
+list_cases, get_case_full_details, post_case_comment, change_case_priority, create_case,
+list_alerts_by_case, list_events_by_alert) plus run_lateral_movement_hunt, over the evidence
+read once at start-up. stdio by default; with --http, streamable HTTP at http://ADDR/mcp.
+A non-loopback address needs a bearer token, which is then checked on every request.
+See docs/mcp.md for registering it with Claude Desktop and Cline.";
+
+#[derive(Args, Debug)]
+pub struct McpArgs {
+    /// Evidence file or folder to load (repeatable); read once when the server starts.
+    #[arg(long, value_name = "PATH")]
+    evidence: Vec<PathBuf>,
+    /// Case database; default: $LATERAL_DB, else ~/.local/share/lateral/cases.db.
+    #[arg(long, value_name = "PATH")]
+    db: Option<PathBuf>,
+    /// Serve streamable HTTP on this address (e.g. 127.0.0.1:8765) instead of stdio.
+    #[arg(long, value_name = "ADDR")]
+    http: Option<SocketAddr>,
+    /// Bearer token HTTP clients must send (default: $LATERAL_MCP_TOKEN).
+    #[arg(long, env = "LATERAL_MCP_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
+pub async fn mcp(a: McpArgs) -> Result<ExitCode> {
+    if let Some(addr) = &a.http {
+        lateral_mcp::check_bind(addr, a.token.as_deref())?;
+    }
+    let db = lateral_cases::resolve_db_path(a.db.clone())?;
+    let config = lateral_mcp::Config {
+        evidence: a.evidence.clone(),
+        db,
+    };
+    let state = lateral_mcp::State::load(&config)
+        .await
+        .context("cannot start the MCP server")?;
+    eprintln!(
+        "lateral mcp: {} event(s) from {} source(s) held in memory; cases in {}",
+        state.events(),
+        state.sources(),
+        config.db.display()
+    );
+    let state = Arc::new(state);
+    match a.http {
+        None => lateral_mcp::serve_stdio(state).await?,
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?;
+            let bound = listener.local_addr()?;
+            eprintln!("lateral mcp: listening on http://{bound}/mcp");
+            lateral_mcp::serve_http(state, listener, a.token).await?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

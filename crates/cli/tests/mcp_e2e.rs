@@ -1,0 +1,509 @@
+//! `lateral mcp` end to end: the binary is started as a subprocess and spoken to the way Cline
+//! does (JSON-RPC lines over stdio, or streamable HTTP), replaying the lateral-movement runbook
+//! against the `serhatg` and `psexec-chain` stories; and `lateral lookup`, which shares the
+//! entity lookup with `lookup_entity`.
+
+mod common;
+use common::*;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+use serde_json::{json, Value};
+
+fn simulate(name: &str, dir: &Path) -> PathBuf {
+    let out = dir.join(name);
+    let sim = lateral(&[
+        "simulate",
+        "--scenario",
+        name,
+        "--out",
+        out.to_str().unwrap_or_default(),
+    ]);
+    assert_eq!(sim.code, 0, "simulate {name}: {}", sim.stderr);
+    out
+}
+
+struct Stdio_ {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    next_id: i64,
+}
+
+impl Stdio_ {
+    fn start(evidence: &Path, db: &Path) -> Stdio_ {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lateral"))
+            .args([
+                "mcp",
+                "--evidence",
+                evidence.to_str().unwrap_or_default(),
+                "--db",
+                db.to_str().unwrap_or_default(),
+            ])
+            .env_remove("LATERAL_MCP_TOKEN")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start lateral mcp");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        Stdio_ {
+            child,
+            stdin,
+            stdout,
+            next_id: 0,
+        }
+    }
+
+    fn send(&mut self, msg: &Value) {
+        let line = serde_json::to_string(msg).expect("json");
+        writeln!(self.stdin, "{line}").expect("write");
+        self.stdin.flush().expect("flush");
+    }
+
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        loop {
+            let mut line = String::new();
+            let n = self.stdout.read_line(&mut line).expect("read");
+            assert!(n > 0, "server closed stdout while waiting for {method}");
+            let msg: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("not JSON on stdout ({e}): {line}"));
+            if msg["id"] == json!(id) {
+                return msg;
+            }
+        }
+    }
+
+    fn initialize(&mut self, version: &str) -> Value {
+        let r = self.request(
+            "initialize",
+            json!({"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "Cline", "version": "3.17"}}),
+        );
+        self.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        r
+    }
+
+    fn call(&mut self, tool: &str, args: Value) -> Value {
+        let r = self.request("tools/call", json!({"name": tool, "arguments": args}));
+        assert!(r.get("error").is_none(), "{tool}: protocol error {r}");
+        r["result"].clone()
+    }
+}
+
+impl Drop for Stdio_ {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn content_text(result: &Value) -> String {
+    result["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The dict a tool returned, checking text and structuredContent agree.
+fn dict(result: &Value) -> Value {
+    assert_ne!(result["isError"], json!(true), "{result}");
+    let text: Value = serde_json::from_str(&content_text(result))
+        .unwrap_or_else(|e| panic!("tool text is not JSON ({e}): {result}"));
+    assert_eq!(text, result["structuredContent"]["result"]);
+    text
+}
+
+fn total(result: &Value) -> u64 {
+    let d = dict(result);
+    assert!(d["udm_query"].is_string(), "{d}");
+    d["events"]["total_events"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no total_events: {d}"))
+}
+
+const SEARCHES: [(&str, u64); 3] = [
+    ("PSEXESVC install on serhatg.local", 0),
+    ("WmiPrvSE launching cmd/psh on serhatg.local", 0),
+    ("wmic process call create on serhatg.local", 3),
+];
+
+#[test]
+fn cline_over_stdio_replays_the_runbook_on_serhatg() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let evidence = simulate("serhatg", dir.path());
+    let db = dir.path().join("cases.db");
+    let mut s = Stdio_::start(&evidence, &db);
+    let init = s.initialize("2024-11-05");
+    assert_eq!(init["result"]["protocolVersion"], "2024-11-05", "{init}");
+    let tools = s.request("tools/list", json!({}));
+    let names: Vec<&str> = tools["result"]["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    for want in [
+        "search_security_events",
+        "search_udm",
+        "lookup_entity",
+        "get_threat_intel",
+        "get_security_alerts",
+        "list_security_rules",
+        "list_cases",
+        "get_case_full_details",
+        "post_case_comment",
+        "change_case_priority",
+        "create_case",
+        "list_alerts_by_case",
+        "list_events_by_alert",
+        "run_lateral_movement_hunt",
+    ] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+
+    let intel = s.call("get_threat_intel", json!({"query": "MITRE T1021.002"}));
+    assert!(content_text(&intel).contains("T1021.002"), "{intel}");
+
+    for (text, expected) in SEARCHES {
+        let r = s.call(
+            "search_security_events",
+            json!({"text": text, "hours_back": 168, "project_id": "ignored", "bogus": 1}),
+        );
+        assert_eq!(total(&r), expected, "{text}: {r}");
+    }
+    // Numbers as strings are accepted; the runbook's UDM is run as given.
+    let r = s.call(
+        "search_security_events",
+        json!({"text": "metadata.product_event_type = \"ServiceInstalled\" AND target.process.file.full_path CONTAINS \"PSEXESVC.exe\"", "hours_back": "168"}),
+    );
+    assert_eq!(total(&r), 0, "{r}");
+    let r = s.call(
+        "search_udm",
+        json!({"query": "target.process.file.full_path = \"WMIC.exe\" AND metadata.event_type = \"PROCESS_LAUNCH\"", "hours_back": 168, "max_events": "2"}),
+    );
+    let d = dict(&r);
+    assert_eq!(d["total_events"], 6, "{d}");
+    assert_eq!(d["events"].as_array().map(Vec::len), Some(2));
+    assert_eq!(d["more_data_available"], true);
+    let first = &d["events"][0];
+    assert!(first["name"].is_string());
+    assert_eq!(
+        first["udm"]["target"]["process"]["commandLine"]
+            .as_str()
+            .map(|c| c.contains("process call create")),
+        Some(true),
+        "{first}"
+    );
+
+    let lookup = s.call(
+        "lookup_entity",
+        json!({"entity_value": "serhatg.local", "hours_back": 168}),
+    );
+    let text = content_text(&lookup);
+    for section in [
+        "Entity Summary",
+        "Primary Entity",
+        "First Seen",
+        "Last Seen",
+        "Related Entities",
+        "Associated Alerts",
+        "Timeline Summary",
+    ] {
+        assert!(text.contains(section), "{section}: {text}");
+    }
+    assert!(text.contains("Credentials in a command line"), "{text}");
+    let lookup = s.call(
+        "lookup_entity",
+        json!({"entity_value": "AD\\docker", "hours_back": "168"}),
+    );
+    assert!(content_text(&lookup).contains("Type: USER"), "{lookup}");
+
+    let cases = dict(&s.call("list_cases", json!({"filter": "x", "limit": 5})));
+    assert_eq!(cases["cases"], json!([]), "{cases}");
+    let case = dict(&s.call(
+        "create_case",
+        json!({"display_name": "serhatg wmic job", "priority": "high"}),
+    ));
+    let id = case["id"].as_i64().expect("case id");
+    let posted = s.call(
+        "post_case_comment",
+        json!({"case_id": id.to_string(), "comment": "Hunt: wmic /node:127.0.0.1 is local, not movement."}),
+    );
+    dict(&posted);
+    let details = dict(&s.call("get_case_full_details", json!({"case_id": id})));
+    let comments = details["case_comments"].as_array().expect("comments");
+    assert!(
+        comments
+            .iter()
+            .any(|c| c["comment"] == "Hunt: wmic /node:127.0.0.1 is local, not movement."),
+        "{details}"
+    );
+    let changed = dict(&s.call(
+        "change_case_priority",
+        json!({"case_id": id, "case_priority": "PriorityCritical"}),
+    ));
+    assert_eq!(changed["priority"], "PriorityCritical");
+    // A backend error is content, not a protocol error.
+    let missing = s.call(
+        "post_case_comment",
+        json!({"case_id": "9999", "comment": "x"}),
+    );
+    assert_ne!(missing["isError"], json!(true), "{missing}");
+    assert!(content_text(&missing).starts_with("Error"), "{missing}");
+}
+
+#[test]
+fn cline_over_stdio_replays_the_runbook_on_psexec_chain() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let evidence = simulate("psexec-chain", dir.path());
+    let db = dir.path().join("cases.db");
+    let mut s = Stdio_::start(&evidence, &db);
+    let init = s.initialize("2025-06-18");
+    assert_eq!(init["result"]["protocolVersion"], "2025-06-18", "{init}");
+    let r = s.call(
+        "search_security_events",
+        json!({"text": "PSEXESVC install on sales-pc", "hours_back": 168}),
+    );
+    assert!(total(&r) >= 1, "{r}");
+    let alerts = s.call("get_security_alerts", json!({"hours_back": 168}));
+    assert!(content_text(&alerts).contains("SALES-PC"), "{alerts}");
+    let lookup = s.call(
+        "lookup_entity",
+        json!({"entity_value": "10.0.0.130", "hours_back": 168}),
+    );
+    let text = content_text(&lookup);
+    assert!(text.contains("Type: IP_ADDRESS"), "{text}");
+    assert!(text.contains("PsExec"), "{text}");
+    let case = dict(&s.call("create_case", json!({"title": "psexec chain"})));
+    let id = case["id"].as_i64().expect("case id");
+    let hunt = dict(&s.call(
+        "run_lateral_movement_hunt",
+        json!({"hours_back": "168", "case_id": id}),
+    ));
+    assert!(
+        hunt["findings"].as_array().map(Vec::len).unwrap_or(0) > 0,
+        "{hunt}"
+    );
+    let alerts = dict(&s.call("list_alerts_by_case", json!({"case_id": id})));
+    let first = alerts["alerts"][0]["identifier"]
+        .as_str()
+        .expect("alert")
+        .to_string();
+    let events = dict(&s.call(
+        "list_events_by_alert",
+        json!({"case_id": id, "alert_id": first}),
+    ));
+    assert!(events["events"].is_array(), "{events}");
+    let details = dict(&s.call("get_case_full_details", json!({"case_id": id})));
+    assert!(
+        details["case_comments"][0]["comment"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("T1021.002")
+            || !details["case_comments"]
+                .as_array()
+                .expect("comments")
+                .is_empty(),
+        "{details}"
+    );
+    let rules = dict(&s.call("list_security_rules", json!({"page_size": "5"})));
+    assert_eq!(rules["rules"].as_array().map(Vec::len), Some(5));
+    assert_eq!(rules["nextPageToken"], "5");
+}
+
+/// One HTTP/1.1 POST to /mcp; (status, JSON-RPC message if any).
+fn post(port: u16, token: Option<&str>, body: &Value) -> (u16, Option<Value>) {
+    let body = serde_json::to_string(body).expect("json");
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let req = format!(
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2025-06-18\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(req.as_bytes()).expect("send");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("receive");
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let (head, rest) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
+    let msg = serde_json::from_str::<Value>(body.trim()).ok().or_else(|| {
+        body.lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+            .find(|m| m.get("id").is_some())
+    });
+    (status, msg)
+}
+
+fn dechunk(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || after.len() < n {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = after[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+#[test]
+fn cline_over_http_with_a_token() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let evidence = simulate("serhatg", dir.path());
+    let db = dir.path().join("cases.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lateral"))
+        .args([
+            "mcp",
+            "--evidence",
+            evidence.to_str().unwrap_or_default(),
+            "--db",
+            db.to_str().unwrap_or_default(),
+            "--http",
+            "127.0.0.1:0",
+        ])
+        .env("LATERAL_MCP_TOKEN", "t0ken")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start lateral mcp --http");
+    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut port = 0u16;
+    for _ in 0..20 {
+        let mut line = String::new();
+        if err.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        if let Some(rest) = line
+            .trim()
+            .strip_prefix("lateral mcp: listening on http://127.0.0.1:")
+        {
+            port = rest.trim_end_matches("/mcp").parse().unwrap_or(0);
+            break;
+        }
+    }
+    assert_ne!(port, 0, "no listening line from lateral mcp --http");
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "Cline", "version": "3.17"}}});
+    let (status, _) = post(port, None, &init);
+    assert_eq!(status, 401, "a request without the token must be refused");
+    let (status, _) = post(port, Some("wrong"), &init);
+    assert_eq!(status, 401);
+    let (status, msg) = post(port, Some("t0ken"), &init);
+    assert_eq!(status, 200);
+    assert_eq!(
+        msg.expect("initialize result")["result"]["protocolVersion"],
+        "2025-06-18"
+    );
+    let (status, _) = post(
+        port,
+        Some("t0ken"),
+        &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    );
+    assert!(status == 202 || status == 200, "{status}");
+    let (_, list) = post(
+        port,
+        Some("t0ken"),
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+    );
+    assert!(
+        list.expect("tools")["result"]["tools"]
+            .as_array()
+            .map(Vec::len)
+            .unwrap_or(0)
+            >= 14
+    );
+    for (i, (text, expected)) in SEARCHES.iter().enumerate() {
+        let (_, msg) = post(
+            port,
+            Some("t0ken"),
+            &json!({"jsonrpc": "2.0", "id": 10 + i, "method": "tools/call", "params": {"name": "search_security_events", "arguments": {"text": text, "hours_back": 168}}}),
+        );
+        let msg = msg.expect("tools/call result");
+        assert_eq!(total(&msg["result"]), *expected, "{text}: {msg}");
+    }
+    let (_, msg) = post(
+        port,
+        Some("t0ken"),
+        &json!({"jsonrpc": "2.0", "id": 20, "method": "tools/call", "params": {"name": "get_threat_intel", "arguments": {"query": "MITRE T1021.002"}}}),
+    );
+    assert!(content_text(&msg.expect("intel")["result"]).contains("T1021.002"));
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn a_non_loopback_bind_without_a_token_is_refused() {
+    let out = Command::new(env!("CARGO_BIN_EXE_lateral"))
+        .args(["mcp", "--http", "0.0.0.0:0"])
+        .env_remove("LATERAL_MCP_TOKEN")
+        .output()
+        .expect("run");
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs a bearer token"), "{err}");
+}
+
+#[test]
+fn lookup_reports_an_entity_as_text_and_json() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let evidence = simulate("psexec-chain", dir.path());
+    let ev = evidence.to_str().unwrap_or_default();
+    let out = lateral(&["lookup", "10.0.0.130", ev]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for section in [
+        "Entity Summary for 10.0.0.130",
+        "Type: IP_ADDRESS",
+        "Related Entities",
+        "Associated Alerts",
+        "Timeline Summary",
+    ] {
+        assert!(out.stdout.contains(section), "{section}: {}", out.stdout);
+    }
+    let out = lateral(&["lookup", "CORP\\ssales", ev, "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["type"], "USER");
+    assert!(doc["total_events"].as_u64().unwrap_or(0) > 0, "{doc}");
+    assert!(doc["first_seen"].is_string());
+    let hosts: Vec<&str> = doc["related"]
+        .as_array()
+        .expect("related")
+        .iter()
+        .filter(|r| r["type"] == "HOSTNAME")
+        .filter_map(|r| r["value"].as_str())
+        .collect();
+    assert!(hosts.iter().any(|h| h.starts_with("sales-pc")), "{hosts:?}");
+    assert!(
+        !doc["findings"].as_array().expect("findings").is_empty(),
+        "{doc}"
+    );
+    // The same lookup twice gives the same bytes.
+    let again = lateral(&["lookup", "CORP\\ssales", ev, "--format", "json"]);
+    assert_eq!(again.stdout, out.stdout);
+    let help = lateral(&["lookup", "--help"]);
+    assert!(help.stdout.contains("Examples:"));
+    let help = lateral(&["mcp", "--help"]);
+    assert!(help.stdout.contains("Examples:"));
+}

@@ -1,0 +1,814 @@
+//! # lateral-mcp
+//!
+//! Owns the MCP server behind `lateral mcp`: the tools of Google's `secops-mcp` and
+//! `secops-soar` servers (same names, parameters and response shapes, our own descriptions)
+//! answered from local evidence held in memory, the lateral-movement hunt, the ATT&CK
+//! knowledge base and the case store; the stdio and streamable-HTTP transports (loopback
+//! only unless a bearer token is configured; the token is checked on every request); and the
+//! plain-English translator of `search_security_events` ([`translate`]).
+//!
+//! Wire behaviour follows the Python servers: unknown arguments are ignored, numbers may come
+//! as strings, backend errors are tool content (not protocol errors), and dict results are
+//! sent as indented JSON text plus `structuredContent: {"result": ...}`.
+//!
+//! It must not parse evidence formats, compile queries to SQL text, decide what is suspicious
+//! (the hunt does) or store cases itself (lateral-cases does); it holds no logic those crates
+//! own, only the mapping from tool calls to them.
+
+pub mod args;
+pub mod translate;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use lateral_cases::{Priority, Store};
+use lateral_engine::rows::{to_json_rows, Style};
+use lateral_engine::{Engine, SearchRequest, WindowSpec};
+use lateral_hunt::{HuntReport, HuntRequest, Pack};
+use lateral_intel::{HuntQueryRef, KnowledgeBase};
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::{tool, tool_handler, tool_router, ServerHandler, ServiceExt};
+use serde_json::{json, Value};
+
+use crate::args::*;
+
+/// Server errors (start-up and transport; tool failures are tool content).
+#[derive(Debug, thiserror::Error)]
+pub enum McpError {
+    #[error("engine: {0}")]
+    Engine(#[from] lateral_engine::EngineError),
+    #[error("cases: {0}")]
+    Cases(#[from] lateral_cases::CaseError),
+    #[error("hunt pack: {0}")]
+    Pack(#[from] lateral_hunt::pack::PackError),
+    #[error("intel: {0}")]
+    Intel(#[from] lateral_intel::IntelError),
+    #[error("{0}")]
+    Config(String),
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What the server is started with.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Evidence files or folders, read once at start-up; tools taking paths are confined to
+    /// them.
+    pub evidence: Vec<PathBuf>,
+    /// The case database.
+    pub db: PathBuf,
+}
+
+/// Everything the tools share.
+pub struct State {
+    engine: Engine,
+    roots: Vec<PathBuf>,
+    store: Store,
+    pack: Pack,
+    kb: KnowledgeBase,
+    /// Hunt reports by window, so alerts and lookups do not re-run the hunt.
+    hunts: tokio::sync::Mutex<BTreeMap<i64, Arc<HuntReport>>>,
+    hints: translate::Hints,
+    events: usize,
+}
+
+impl State {
+    /// Read the evidence into memory and open the case store.
+    pub async fn load(config: &Config) -> Result<State, McpError> {
+        let mut engine = Engine::open(&config.evidence)?;
+        let events = engine.load_into_memory().await?;
+        let store = Store::open(&config.db)?;
+        let pack = Pack::load(&[])?;
+        let imported =
+            lateral_intel::ImportedSet::load(&config.db.with_file_name("attack-techniques.json"))?;
+        let queries = pack
+            .entries
+            .iter()
+            .map(|e| HuntQueryRef {
+                id: e.entry.id.clone(),
+                name: e.entry.name.clone(),
+                techniques: e.entry.techniques.clone(),
+            })
+            .collect();
+        let kb =
+            KnowledgeBase::new(lateral_intel::builtin()?, imported.as_ref()).with_queries(queries);
+        let sysmon = engine.stats().coverage().keys().any(|(_, ch, id)| {
+            ch.eq_ignore_ascii_case("Microsoft-Windows-Sysmon/Operational") && *id == 1
+        });
+        let roots = config
+            .evidence
+            .iter()
+            .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
+            .collect();
+        Ok(State {
+            engine,
+            roots,
+            store,
+            pack,
+            kb,
+            hunts: tokio::sync::Mutex::new(BTreeMap::new()),
+            hints: translate::Hints {
+                sysmon_process_creation: sysmon,
+            },
+            events,
+        })
+    }
+
+    /// Events held in memory.
+    pub fn events(&self) -> usize {
+        self.events
+    }
+
+    /// Evidence sources read.
+    pub fn sources(&self) -> usize {
+        self.engine.sources().len()
+    }
+}
+
+/// The MCP server.
+#[derive(Clone)]
+pub struct Server {
+    state: Arc<State>,
+    tool_router: ToolRouter<Self>,
+}
+
+type ToolResult = Result<CallToolResult, rmcp::ErrorData>;
+
+/// A dict result: indented JSON text plus `structuredContent: {"result": ...}`.
+fn dict(v: Value) -> ToolResult {
+    let text =
+        serde_json::to_string_pretty(&v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut r = CallToolResult::success(vec![ContentBlock::text(text)]);
+    r.structured_content = Some(json!({ "result": v }));
+    Ok(r)
+}
+
+/// A string result.
+fn text(s: String) -> ToolResult {
+    let mut r = CallToolResult::success(vec![ContentBlock::text(s.clone())]);
+    r.structured_content = Some(json!({ "result": s }));
+    Ok(r)
+}
+
+fn window(hours_back: i64, start: Option<&str>, end: Option<&str>) -> Result<WindowSpec, String> {
+    if hours_back <= 0 {
+        return Err(format!("hours_back must be positive, got {hours_back}"));
+    }
+    let parse = |s: Option<&str>| -> Result<Option<i64>, String> {
+        match s.map(str::trim).filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(s) => lateral_engine::parse_time(s).map(Some),
+        }
+    };
+    Ok(WindowSpec {
+        hours_back: hours_back as f64,
+        start: parse(start)?,
+        end: parse(end)?,
+        now: false,
+        all: false,
+    })
+}
+
+fn case_id(text: &str) -> Result<i64, String> {
+    lateral_cases::store::parse_case_id(text.trim()).map_err(|e| e.to_string())
+}
+
+fn to_value<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+fn parse_priority(s: &str) -> Result<Priority, String> {
+    let t = s.trim();
+    t.parse::<Priority>()
+        .or_else(|_| format!("Priority{}", capitalise(t)).parse::<Priority>())
+        .map_err(|_| {
+            format!(
+                "unknown priority {s:?}: use one of {}",
+                Priority::ALL.map(Priority::as_str).join(", ")
+            )
+        })
+}
+
+fn capitalise(s: &str) -> String {
+    let lower = s.to_ascii_lowercase();
+    let mut c = lower.chars();
+    match c.next() {
+        Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+impl Server {
+    pub fn new(state: Arc<State>) -> Server {
+        Server {
+            state,
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    /// Run a compiled search; the SecOps `events` object.
+    async fn search(
+        &self,
+        filter: datafusion::logical_expr::Expr,
+        window: WindowSpec,
+        max: Option<i64>,
+    ) -> Result<Value, String> {
+        let limit = max.map(|m| m.clamp(0, 100_000) as usize);
+        let req = SearchRequest {
+            filter,
+            window,
+            limit,
+            columns: Vec::new(),
+        };
+        let found = self
+            .state
+            .engine
+            .search(&req)
+            .await
+            .map_err(|e| e.to_string())?;
+        let rows = to_json_rows(&found.batches, Style::NestedCamel);
+        let flat = to_json_rows(&found.batches, Style::Flat);
+        let events: Vec<Value> = rows
+            .into_iter()
+            .zip(flat)
+            .map(|(udm, flat)| {
+                let file = flat["lateral.source_file"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                let record = flat["lateral.record_number"].as_i64().unwrap_or_default();
+                json!({ "name": format!("{file}#{record}"), "udm": udm })
+            })
+            .collect();
+        let returned = events.len();
+        Ok(json!({
+            "events": events,
+            "total_events": found.total,
+            "more_data_available": returned < found.total,
+        }))
+    }
+
+    /// UDM text → (echo, filter), or the translation of plain English.
+    fn understand(
+        &self,
+        text: &str,
+    ) -> Result<(String, datafusion::logical_expr::Expr, Option<f64>), String> {
+        if let Ok(q) = lateral_query::parse(text) {
+            let filter =
+                lateral_query::compile(&q, &self.state.pack.lists).map_err(|e| e.to_string())?;
+            return Ok((q.to_udm(), filter, None));
+        }
+        let t = translate::translate(text, self.state.hints).ok_or_else(|| {
+            format!(
+                "could not translate {text:?} into a UDM query: name an activity (PsExec service install, WmiPrvSE launching cmd, wmic process call create, network connections, logins, ...) and an entity (on HOST, IP, user NAME), or give a UDM query"
+            )
+        })?;
+        let filter = lateral_lookup::compile(&t.node).map_err(|e| e.to_string())?;
+        Ok((lateral_lookup::udm_text(&t.node), filter, t.hours_back))
+    }
+
+    /// The hunt over the last `hours` (cached per window).
+    async fn hunt(&self, hours: i64) -> Result<Arc<HuntReport>, String> {
+        let mut cache = self.state.hunts.lock().await;
+        if let Some(r) = cache.get(&hours) {
+            return Ok(r.clone());
+        }
+        let req = HuntRequest {
+            window: window(hours, None, None)?,
+            scope: None,
+            hypothesis: None,
+            case_id: None,
+            inventory: None,
+        };
+        let report = lateral_hunt::run(&self.state.engine, &self.state.pack, &req)
+            .await
+            .map_err(|e| e.to_string())?;
+        let report = Arc::new(report);
+        cache.insert(hours, report.clone());
+        Ok(report)
+    }
+
+    fn findings_json(report: &HuntReport) -> Vec<Value> {
+        report.findings.iter().map(to_value).collect()
+    }
+
+    /// Whether `path` lies under one of the evidence roots.
+    pub fn confined(&self, path: &Path) -> Result<PathBuf, String> {
+        let real = std::fs::canonicalize(path)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        if self.state.roots.iter().any(|r| real.starts_with(r)) {
+            Ok(real)
+        } else {
+            Err(format!(
+                "{} is outside the evidence roots given with --evidence",
+                path.display()
+            ))
+        }
+    }
+}
+
+fn or_error<T>(r: Result<T, String>, what: &str) -> Result<T, ToolResult> {
+    r.map_err(|e| text(format!("Error {what}: {e}")))
+}
+
+#[tool_router]
+impl Server {
+    /// Search the loaded evidence for events described in plain English ("wmic process call
+    /// create on serhatg.local", "network connections involving IP 10.0.0.5 in the last 6
+    /// hours", "logins for user admin") or given as a UDM query. Returns the UDM query that was
+    /// run and the matching events in UDM form (camelCase), oldest first. The window ends at
+    /// the latest event in the evidence unless end_time is given. If the query found nothing,
+    /// read udm_query, widen hours_back, or give the UDM query yourself.
+    #[tool]
+    async fn search_security_events(
+        &self,
+        Parameters(a): Parameters<SearchSecurityEventsArgs>,
+    ) -> ToolResult {
+        let fail = |udm: Option<String>, e: String| {
+            dict(json!({
+                "udm_query": udm,
+                "events": {"error": e, "events": [], "total_events": 0, "more_data_available": false}
+            }))
+        };
+        let (udm, filter, hours) = match self.understand(&a.text) {
+            Ok(x) => x,
+            Err(e) => return fail(None, e),
+        };
+        let hours_back = match hours {
+            Some(h) if a.start_time.is_none() => h.ceil().max(1.0) as i64,
+            _ => a.hours_back,
+        };
+        let mut w = match window(hours_back, a.start_time.as_deref(), a.end_time.as_deref()) {
+            Ok(w) => w,
+            Err(e) => return fail(Some(udm), e),
+        };
+        if let Some(h) = hours {
+            w.hours_back = h;
+        }
+        match self.search(filter, w, Some(a.max_events)).await {
+            Ok(events) => dict(json!({ "udm_query": udm, "events": events })),
+            Err(e) => fail(Some(udm), e),
+        }
+    }
+
+    /// Run a UDM search query (SecOps syntax or the runbook dialect) over the loaded evidence,
+    /// without translation. Returns events in UDM form (camelCase), their total and whether
+    /// more were found than returned.
+    #[tool]
+    async fn search_udm(&self, Parameters(a): Parameters<SearchUdmArgs>) -> ToolResult {
+        let fail = |e: String| dict(json!({"error": e, "events": []}));
+        let q = match lateral_query::parse(&a.query) {
+            Ok(q) => q,
+            Err(e) => return fail(e.to_string()),
+        };
+        let filter = match lateral_query::compile(&q, &self.state.pack.lists) {
+            Ok(f) => f,
+            Err(e) => return fail(e.to_string()),
+        };
+        let w = match window(a.hours_back, a.start_time.as_deref(), a.end_time.as_deref()) {
+            Ok(w) => w,
+            Err(e) => return fail(e),
+        };
+        match self.search(filter, w, a.max_events.or(Some(10_000))).await {
+            Ok(v) => dict(v),
+            Err(e) => fail(e),
+        }
+    }
+
+    /// Summarise what the evidence says about one entity: an IP address, host name or FQDN,
+    /// account (DOMAIN\user or user@domain), file hash or process path. Gives first and last
+    /// seen, events by type, related entities with counts, the hunt findings (alerts) naming
+    /// it, and a day-by-day timeline.
+    #[tool]
+    async fn lookup_entity(&self, Parameters(a): Parameters<LookupEntityArgs>) -> ToolResult {
+        let w = match or_error(window(a.hours_back, None, None), "looking up the entity") {
+            Ok(w) => w,
+            Err(r) => return r,
+        };
+        let findings = match self.hunt(a.hours_back).await {
+            Ok(r) => Self::findings_json(&r),
+            Err(_) => Vec::new(),
+        };
+        match lateral_lookup::lookup(&self.state.engine, &a.entity_value, w, &findings).await {
+            Ok(s) => text(lateral_lookup::render_text(&s)),
+            Err(e) => text(format!("Error looking up entity {}: {e}", a.entity_value)),
+        }
+    }
+
+    /// Answer an ATT&CK technique question offline: by id ("T1021.002"), name ("pass the
+    /// hash") or free text ("MITRE T1047 WMI"). Gives the name, tactics, how the technique
+    /// serves lateral movement, the events that show it and the hunt queries that cover it.
+    #[tool]
+    async fn get_threat_intel(&self, Parameters(a): Parameters<ThreatIntelArgs>) -> ToolResult {
+        let answer = self.state.kb.lookup(&a.query, 4);
+        text(lateral_intel::render_text(&answer))
+    }
+
+    /// List the findings of the lateral-movement hunt over the window as alerts: title,
+    /// severity, techniques, source and target hosts, account, first and last seen.
+    #[tool]
+    async fn get_security_alerts(
+        &self,
+        Parameters(a): Parameters<SecurityAlertsArgs>,
+    ) -> ToolResult {
+        let report = match self.hunt(a.hours_back).await {
+            Ok(r) => r,
+            Err(e) => return text(format!("Error retrieving security alerts: {e}")),
+        };
+        let max = a.max_alerts.max(0) as usize;
+        let mut out = format!(
+            "Found {} security alert(s) (lateral-movement hunt findings) in {}:\n",
+            report.findings.len(),
+            report.window.description
+        );
+        for (i, f) in report.findings.iter().take(max).enumerate() {
+            out.push_str(&format!(
+                "\nAlert {}:\n  Id: {}\n  Rule: {}\n  Severity: {}\n  Techniques: {}\n",
+                i + 1,
+                f.id,
+                f.title,
+                f.severity.as_str(),
+                f.techniques.join(", ")
+            ));
+            if let Some(s) = &f.source {
+                out.push_str(&format!("  Source: {}\n", s.host));
+            }
+            if let Some(t) = &f.target {
+                out.push_str(&format!("  Target: {}\n", t.host));
+            }
+            if let Some(acc) = &f.account {
+                out.push_str(&format!("  Account: {acc}\n"));
+            }
+            out.push_str(&format!(
+                "  First Seen: {}\n  Last Seen: {}\n  Events: {}\n",
+                f.first_seen, f.last_seen, f.event_count
+            ));
+        }
+        if report.findings.len() > max {
+            out.push_str(&format!(
+                "\n({} more not shown; raise max_alerts)\n",
+                report.findings.len() - max
+            ));
+        }
+        text(out)
+    }
+
+    /// List the detection rules: the hunt pack's queries, with their UDM text, techniques,
+    /// severity and rationale.
+    #[tool]
+    async fn list_security_rules(&self, Parameters(a): Parameters<ListRulesArgs>) -> ToolResult {
+        let start = a
+            .page_token
+            .as_deref()
+            .and_then(|t| t.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        let size = a.page_size.clamp(1, 1000) as usize;
+        let entries = &self.state.pack.entries;
+        let rules: Vec<Value> = entries
+            .iter()
+            .skip(start)
+            .take(size)
+            .map(|e| {
+                json!({
+                    "ruleId": e.entry.id,
+                    "displayName": e.entry.name,
+                    "text": e.udm,
+                    "severity": e.entry.severity,
+                    "techniques": e.entry.techniques,
+                    "family": e.entry.family,
+                    "rationale": e.entry.rationale,
+                    "origin": e.origin,
+                })
+            })
+            .collect();
+        let next = if start + size < entries.len() {
+            (start + size).to_string()
+        } else {
+            String::new()
+        };
+        dict(json!({ "rules": rules, "nextPageToken": next }))
+    }
+
+    /// List cases from the local case store, newest first (optional filter text, status and
+    /// limit).
+    #[tool]
+    async fn list_cases(&self, Parameters(a): Parameters<ListCasesArgs>) -> ToolResult {
+        let offset = a
+            .next_page_token
+            .as_deref()
+            .and_then(|t| t.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        let limit = a.limit.map(|l| l.clamp(1, 1000) as usize).unwrap_or(100);
+        let status = match a.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => match s.parse() {
+                Ok(s) => Some(s),
+                Err(e) => return text(format!("Error listing cases: {e}")),
+            },
+        };
+        let filter = lateral_cases::CaseFilter {
+            status,
+            text: a.filter.filter(|t| !t.trim().is_empty()),
+            min_priority: None,
+            limit: Some(limit + 1),
+            offset,
+        };
+        match self.state.store.list_cases(&filter) {
+            Ok(mut cases) => {
+                let more = cases.len() > limit;
+                cases.truncate(limit);
+                let next = if more {
+                    (offset + limit).to_string()
+                } else {
+                    String::new()
+                };
+                dict(json!({ "cases": cases, "nextPageToken": next }))
+            }
+            Err(e) => text(format!("Error listing cases: {e}")),
+        }
+    }
+
+    /// A case with its alerts and comments.
+    #[tool]
+    async fn get_case_full_details(&self, Parameters(a): Parameters<CaseIdArgs>) -> ToolResult {
+        let id = match or_error(case_id(&a.case_id), "getting case details") {
+            Ok(i) => i,
+            Err(r) => return r,
+        };
+        match self.state.store.details(id) {
+            Ok(d) => dict(json!({
+                "case_details": d.case,
+                "case_alerts": d.alerts,
+                "case_comments": d.comments,
+                "case_entities": d.entities,
+            })),
+            Err(e) => text(format!("Error getting case details: {e}")),
+        }
+    }
+
+    /// Post a comment on a case (for example the hunt summary).
+    #[tool]
+    async fn post_case_comment(&self, Parameters(a): Parameters<PostCommentArgs>) -> ToolResult {
+        let id = match or_error(case_id(&a.case_id), "posting the comment") {
+            Ok(i) => i,
+            Err(r) => return r,
+        };
+        match self
+            .state
+            .store
+            .add_comment(id, Some("lateral mcp"), &a.comment)
+        {
+            Ok(c) => dict(to_value(&c)),
+            Err(e) => text(format!("Error posting the comment: {e}")),
+        }
+    }
+
+    /// Change a case's priority.
+    #[tool]
+    async fn change_case_priority(
+        &self,
+        Parameters(a): Parameters<ChangePriorityArgs>,
+    ) -> ToolResult {
+        let id = match or_error(case_id(&a.case_id), "changing the priority") {
+            Ok(i) => i,
+            Err(r) => return r,
+        };
+        let p = match or_error(parse_priority(&a.case_priority), "changing the priority") {
+            Ok(p) => p,
+            Err(r) => return r,
+        };
+        match self.state.store.set_priority(id, p) {
+            Ok(c) => dict(to_value(&c)),
+            Err(e) => text(format!("Error changing the priority: {e}")),
+        }
+    }
+
+    /// Open a case in the local case store.
+    #[tool]
+    async fn create_case(&self, Parameters(a): Parameters<CreateCaseArgs>) -> ToolResult {
+        let priority = match a
+            .priority
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            None => None,
+            Some(p) => match or_error(parse_priority(p), "creating the case") {
+                Ok(p) => Some(p),
+                Err(r) => return r,
+            },
+        };
+        let new = lateral_cases::NewCase {
+            display_name: a.display_name,
+            priority,
+            stage: a.stage,
+            assignee: a.assignee,
+            description: a.description,
+            tags: a.tags,
+            incident: false,
+        };
+        match self.state.store.create_case(&new) {
+            Ok(c) => dict(to_value(&c)),
+            Err(e) => text(format!("Error creating the case: {e}")),
+        }
+    }
+
+    /// The alerts (attached hunt findings) of a case.
+    #[tool]
+    async fn list_alerts_by_case(&self, Parameters(a): Parameters<CaseIdArgs>) -> ToolResult {
+        let id = match or_error(case_id(&a.case_id), "listing alerts") {
+            Ok(i) => i,
+            Err(r) => return r,
+        };
+        match self.state.store.alerts(id) {
+            Ok(alerts) => dict(json!({ "alerts": alerts, "nextPageToken": "" })),
+            Err(e) => text(format!("Error listing alerts: {e}")),
+        }
+    }
+
+    /// The evidence records behind one alert of a case.
+    #[tool]
+    async fn list_events_by_alert(
+        &self,
+        Parameters(a): Parameters<EventsByAlertArgs>,
+    ) -> ToolResult {
+        let id = match or_error(case_id(&a.case_id), "listing events") {
+            Ok(i) => i,
+            Err(r) => return r,
+        };
+        match self.state.store.alert(id, a.alert_id.trim()) {
+            Ok(alert) => dict(json!({ "events": alert.evidence, "nextPageToken": "" })),
+            Err(e) => text(format!("Error listing events: {e}")),
+        }
+    }
+
+    /// Run the lateral-movement hunt over the loaded evidence and return its JSON report:
+    /// every query with its hit count (zero included), correlations, findings, the movement
+    /// graph and the conclusion. With case_id the summary is posted on the case and the
+    /// findings attached to it as alerts.
+    #[tool]
+    async fn run_lateral_movement_hunt(&self, Parameters(a): Parameters<HuntArgs>) -> ToolResult {
+        let fail = |e: String| text(format!("Error running the hunt: {e}"));
+        let w = match window(a.hours_back, None, None) {
+            Ok(w) => w,
+            Err(e) => return fail(e),
+        };
+        let case = match a.case_id.as_deref().map(case_id).transpose() {
+            Ok(c) => c,
+            Err(e) => return fail(e),
+        };
+        let req = HuntRequest {
+            window: w,
+            scope: a.scope.filter(|s| !s.trim().is_empty()),
+            hypothesis: a.hypothesis,
+            case_id: case.map(|c| c.to_string()),
+            inventory: None,
+        };
+        let report = match lateral_hunt::run(&self.state.engine, &self.state.pack, &req).await {
+            Ok(r) => r,
+            Err(e) => return fail(e.to_string()),
+        };
+        let mut doc = to_value(&report);
+        if let Some(id) = case {
+            match self.attach_hunt(id, &doc) {
+                Ok(note) => {
+                    if let Value::Object(m) = &mut doc {
+                        m.insert("case_update".into(), Value::String(note));
+                    }
+                }
+                Err(e) => return fail(e),
+            }
+        }
+        dict(doc)
+    }
+}
+
+impl Server {
+    fn attach_hunt(&self, case: i64, report: &Value) -> Result<String, String> {
+        use lateral_cases::hunt as h;
+        let store = &self.state.store;
+        let alerts = h::alerts_from_report(report).map_err(|e| e.to_string())?;
+        let entities = h::finding_entities(&alerts);
+        let related = store
+            .related_cases(&entities, Some(case), None)
+            .map_err(|e| e.to_string())?;
+        let comment = h::summary_comment(report, &related);
+        let posted = store
+            .add_comment(case, Some("lateral hunt"), &comment)
+            .map_err(|e| e.to_string())?;
+        let attached = store
+            .attach_alerts(case, &alerts)
+            .map_err(|e| e.to_string())?;
+        Ok(format!(
+            "case #{case}: hunt summary posted (comment #{}), {} finding(s) attached as alerts",
+            posted.id,
+            attached.alert_ids.len()
+        ))
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for Server {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("lateral", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "SecOps- and SOAR-compatible tools over local Windows evidence (EVTX, JSON/XML exports, packet captures) \
+                 read by lateral: search events, look up entities, the lateral-movement hunt as alerts, ATT&CK intel, \
+                 and a local case store. Time windows end at the latest event in the evidence.",
+            )
+    }
+}
+
+/// Serve over stdin/stdout until the client closes.
+pub async fn serve_stdio(state: Arc<State>) -> Result<(), McpError> {
+    let service = Server::new(state)
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| McpError::Config(format!("cannot start the stdio transport: {e}")))?;
+    service
+        .waiting()
+        .await
+        .map_err(|e| McpError::Config(format!("stdio transport: {e}")))?;
+    Ok(())
+}
+
+/// Whether an HTTP bind address may be used with this token configuration.
+pub fn check_bind(addr: &SocketAddr, token: Option<&str>) -> Result<(), McpError> {
+    if !addr.ip().is_loopback() && token.is_none_or(|t| t.is_empty()) {
+        return Err(McpError::Config(format!(
+            "refusing to listen on {addr}: a non-loopback address needs a bearer token (--token or LATERAL_MCP_TOKEN)"
+        )));
+    }
+    Ok(())
+}
+
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Serve streamable HTTP at `/mcp` on `listener`. With a token, every request must carry
+/// `Authorization: Bearer TOKEN` (401 otherwise). `ready` is told the bound address.
+pub async fn serve_http(
+    state: Arc<State>,
+    listener: tokio::net::TcpListener,
+    token: Option<String>,
+) -> Result<(), McpError> {
+    use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+    use rmcp::transport::streamable_http_server::{
+        StreamableHttpServerConfig, StreamableHttpService,
+    };
+    let addr = listener.local_addr()?;
+    let token = token.filter(|t| !t.is_empty());
+    check_bind(&addr, token.as_deref())?;
+    let mut config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(false)
+        .with_json_response(true)
+        .with_sse_keep_alive(None);
+    if !addr.ip().is_loopback() {
+        // Host checks guard loopback servers against DNS rebinding; a remote server is
+        // guarded by its token instead.
+        config = config.disable_allowed_hosts();
+    }
+    let service = StreamableHttpService::new(
+        move || Ok(Server::new(state.clone())),
+        Arc::new(LocalSessionManager::default()),
+        config,
+    );
+    let token = Arc::new(token);
+    let router =
+        axum::Router::new()
+            .nest_service("/mcp", service)
+            .layer(axum::middleware::from_fn(
+                move |req: axum::extract::Request, next: axum::middleware::Next| {
+                    let token = token.clone();
+                    async move {
+                        if let Some(t) = token.as_ref() {
+                            let given = req
+                                .headers()
+                                .get(axum::http::header::AUTHORIZATION)
+                                .and_then(|v| v.to_str().ok())
+                                .and_then(|v| v.strip_prefix("Bearer "))
+                                .unwrap_or_default();
+                            if !same_secret(given.trim().as_bytes(), t.as_bytes()) {
+                                return axum::response::Response::builder()
+                                    .status(axum::http::StatusCode::UNAUTHORIZED)
+                                    .header("WWW-Authenticate", "Bearer")
+                                    .body(axum::body::Body::from("missing or wrong bearer token"))
+                                    .unwrap_or_default();
+                            }
+                        }
+                        next.run(req).await
+                    }
+                },
+            ));
+    axum::serve(listener, router).await?;
+    Ok(())
+}
