@@ -311,8 +311,8 @@ impl Server {
     }
 }
 
-fn or_error<T>(r: Result<T, String>, what: &str) -> Result<T, ToolResult> {
-    r.map_err(|e| text(format!("Error {what}: {e}")))
+fn or_error<T>(r: Result<T, String>, what: &str) -> Result<T, Box<ToolResult>> {
+    r.map_err(|e| Box::new(text(format!("Error {what}: {e}"))))
 }
 
 #[tool_router]
@@ -387,7 +387,7 @@ impl Server {
     async fn lookup_entity(&self, Parameters(a): Parameters<LookupEntityArgs>) -> ToolResult {
         let w = match or_error(window(a.hours_back, None, None), "looking up the entity") {
             Ok(w) => w,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         let findings = match self.hunt(a.hours_back).await {
             Ok(r) => Self::findings_json(&r),
@@ -537,7 +537,7 @@ impl Server {
     async fn get_case_full_details(&self, Parameters(a): Parameters<CaseIdArgs>) -> ToolResult {
         let id = match or_error(case_id(&a.case_id), "getting case details") {
             Ok(i) => i,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         match self.state.store.details(id) {
             Ok(d) => dict(json!({
@@ -555,7 +555,7 @@ impl Server {
     async fn post_case_comment(&self, Parameters(a): Parameters<PostCommentArgs>) -> ToolResult {
         let id = match or_error(case_id(&a.case_id), "posting the comment") {
             Ok(i) => i,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         match self
             .state
@@ -575,11 +575,11 @@ impl Server {
     ) -> ToolResult {
         let id = match or_error(case_id(&a.case_id), "changing the priority") {
             Ok(i) => i,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         let p = match or_error(parse_priority(&a.case_priority), "changing the priority") {
             Ok(p) => p,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         match self.state.store.set_priority(id, p) {
             Ok(c) => dict(to_value(&c)),
@@ -599,7 +599,7 @@ impl Server {
             None => None,
             Some(p) => match or_error(parse_priority(p), "creating the case") {
                 Ok(p) => Some(p),
-                Err(r) => return r,
+                Err(r) => return *r,
             },
         };
         let new = lateral_cases::NewCase {
@@ -622,7 +622,7 @@ impl Server {
     async fn list_alerts_by_case(&self, Parameters(a): Parameters<CaseIdArgs>) -> ToolResult {
         let id = match or_error(case_id(&a.case_id), "listing alerts") {
             Ok(i) => i,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         match self.state.store.alerts(id) {
             Ok(alerts) => dict(json!({ "alerts": alerts, "nextPageToken": "" })),
@@ -638,7 +638,7 @@ impl Server {
     ) -> ToolResult {
         let id = match or_error(case_id(&a.case_id), "listing events") {
             Ok(i) => i,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         match self.state.store.alert(id, a.alert_id.trim()) {
             Ok(alert) => dict(json!({ "events": alert.evidence, "nextPageToken": "" })),
