@@ -535,10 +535,16 @@ impl BatchSink {
     }
 
     fn count_event(&mut self, ev: &UdmEvent) {
-        let host = ev
-            .str(f::OBSERVER_HOSTNAME)
-            .or_else(|| ev.str(f::PRINCIPAL_HOSTNAME))
-            .unwrap_or_default();
+        // A packet capture is no host's log: its events count under no host (the principal
+        // of a captured event is a client's claimed workstation name).
+        let capture = ev.str(f::LOG_TYPE) == Some("PCAP");
+        let host = if capture {
+            ""
+        } else {
+            ev.str(f::OBSERVER_HOSTNAME)
+                .or_else(|| ev.str(f::PRINCIPAL_HOSTNAME))
+                .unwrap_or_default()
+        };
         let channel = ev
             .str(f::CHANNEL)
             .or_else(|| ev.str(f::LOG_TYPE))

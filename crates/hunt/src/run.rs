@@ -855,8 +855,14 @@ fn gaps(
     let has = |ch: &str, id: i64| present.contains(&(ch.to_ascii_lowercase(), id));
     let sysmon = "Microsoft-Windows-Sysmon/Operational";
     let mut out = Vec::new();
+    let (cap_ch, cap_id) = crate::pack::CAPTURE_REQUIREMENT;
+    let captures = has(cap_ch, cap_id);
     if hosts.is_empty() {
-        out.push("No Windows events were read: nothing could be evaluated.".into());
+        if captures {
+            out.push("Network captures only, no host logs: what the targets ran is seen only as far as the wire shows it (encrypted RPC stubs and SMB3 encryption hide names and commands; processes started by a service, task or WMI call are not visible). Add the targets' Security, System and Sysmon logs to confirm execution.".into());
+        } else {
+            out.push("No Windows events were read: nothing could be evaluated.".into());
+        }
         return out;
     }
     if !has(sysmon, 3) && !has("Security", 5156) {
