@@ -718,10 +718,10 @@ fn capture_member(fnd: &mut Finding, ev: &Ev) -> Option<(la::Tool, u8)> {
             };
             fnd.details.entry("pipes".into()).or_default().push(shown);
         }
-        "SCHEDULED_TASK_CREATION" | "SCHEDULED_TASK_MODIFICATION" => {
-            if ev.s(f::PRODUCT_EVENT_TYPE).starts_with("atsvc.") {
-                tool = Some((la::Tool::At, 2));
-            }
+        "SCHEDULED_TASK_CREATION" | "SCHEDULED_TASK_MODIFICATION"
+            if ev.s(f::PRODUCT_EVENT_TYPE).starts_with("atsvc.") =>
+        {
+            tool = Some((la::Tool::At, 2));
         }
         "GENERIC_EVENT" | "PROCESS_LAUNCH" => {
             let class = ev.s(f::TARGET_APPLICATION);
