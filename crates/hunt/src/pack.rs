@@ -306,6 +306,16 @@ mod tests {
             );
             assert!(!e.requires.is_empty(), "{} has no data source", e.entry.id);
         }
+        // Capture entries need a capture, which the scan counts as log type PCAP.
+        let svc = pack
+            .entry("capture-service-created")
+            .expect("capture entry");
+        assert_eq!(svc.requires, vec![("PCAP".to_string(), -1)]);
+        assert_eq!(
+            parse_requirement("Security:5145"),
+            Some(("Security".into(), 5145))
+        );
+        assert_eq!(parse_requirement("network"), None);
     }
 
     #[test]
