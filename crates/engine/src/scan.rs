@@ -400,6 +400,13 @@ impl Prefilter {
     }
 }
 
+/// [`identity_relaxation`] over the fields the scan knows before it maps a record (channel,
+/// provider, event id, event type): what the scan's pre-filter will enforce for `expr`.
+pub fn identity_condition(expr: &Expr) -> Option<Expr> {
+    let identity: Vec<&str> = IDENTITY_FIELDS.iter().map(|f| f.name()).collect();
+    identity_relaxation(expr, &identity)
+}
+
 /// The weakest condition on a record's identity that `expr` implies: every row for which
 /// `expr` is true makes the result true, so records failing the result can be skipped before
 /// they are mapped. `None` means no identity condition follows (every record must be read).
@@ -535,10 +542,16 @@ impl BatchSink {
     }
 
     fn count_event(&mut self, ev: &UdmEvent) {
-        let host = ev
-            .str(f::OBSERVER_HOSTNAME)
-            .or_else(|| ev.str(f::PRINCIPAL_HOSTNAME))
-            .unwrap_or_default();
+        // A packet capture is no host's log: its events count under no host (the principal
+        // of a captured event is a client's claimed workstation name).
+        let capture = ev.str(f::LOG_TYPE) == Some("PCAP");
+        let host = if capture {
+            ""
+        } else {
+            ev.str(f::OBSERVER_HOSTNAME)
+                .or_else(|| ev.str(f::PRINCIPAL_HOSTNAME))
+                .unwrap_or_default()
+        };
         let channel = ev
             .str(f::CHANNEL)
             .or_else(|| ev.str(f::LOG_TYPE))

@@ -30,7 +30,6 @@ pub enum EngineError {
     Input(String),
 }
 
-/// A column reference by exact name (names contain dots, so never parse them).
 /// A DataFusion session with lateral's query functions registered, running plans on
 /// `partitions` partitions. The engine's own session uses one per core; the hunt queries its
 /// small in-memory candidate table on one.
@@ -45,6 +44,7 @@ pub fn session_context(partitions: usize) -> SessionContext {
     ctx
 }
 
+/// A column reference by exact name (names contain dots, so never parse them).
 pub fn column(field: Field) -> Expr {
     Expr::Column(Column::new_unqualified(field.name()))
 }

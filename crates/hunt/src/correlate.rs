@@ -77,6 +77,31 @@ fn micros() -> Expr {
     cast(column(f::EVENT_TIMESTAMP), DataType::Int64)
 }
 
+/// The candidate-table columns the sequences and thresholds read (their filters, keys, actors
+/// and targets, plus time, host and row id), so they can run over a narrow copy of the table:
+/// planning cost grows with the width of the schema, and the candidate table has every field.
+pub fn columns_used(seqs: &[Sequence], ths: &[Threshold]) -> std::collections::BTreeSet<String> {
+    let mut exprs: Vec<&Expr> = Vec::new();
+    for s in seqs {
+        exprs.push(&s.first.filter);
+        exprs.push(&s.then.filter);
+        exprs.extend(s.first.key.iter());
+        exprs.extend(s.then.key.iter());
+    }
+    for t in ths {
+        exprs.extend([&t.filter, &t.actor, &t.target]);
+    }
+    let host = host_key();
+    let time = micros();
+    exprs.extend([&host, &time]);
+    let mut out: std::collections::BTreeSet<String> = exprs
+        .into_iter()
+        .flat_map(|e| e.column_refs().into_iter().map(|c| c.name().to_string()))
+        .collect();
+    out.insert(ROW_ID.to_string());
+    out
+}
+
 /// Run one sequence over the candidate table.
 pub async fn run_sequence(
     ctx: &SessionContext,

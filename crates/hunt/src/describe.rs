@@ -39,6 +39,9 @@ pub(crate) fn clip(s: &str, n: usize) -> String {
 
 /// `4624 logon type 3 (Kerberos) CORP\svc from 10.0.0.5 (WS01) id 0x3e1a77` and the like.
 pub fn summary(ev: &Ev) -> String {
+    if ev.is_capture() {
+        return capture_summary(ev);
+    }
     let id = ev.event_id();
     let etype = ev.s(f::EVENT_TYPE);
     let who_p = account(ev.s(f::PRINCIPAL_DOMAIN), ev.s(f::PRINCIPAL_USERID));
@@ -170,4 +173,35 @@ pub fn summary(ev: &Ev) -> String {
     // Summaries quote command lines: never let a secret through.
     let text = lateral_analysis::mask_credentials(&text).text;
     format!("{short_channel} {id}: {text}")
+}
+
+/// A captured event in one line: frame, client → server, what the decoder saw, the account.
+fn capture_summary(ev: &Ev) -> String {
+    let who = account(ev.s(f::PRINCIPAL_DOMAIN), ev.s(f::PRINCIPAL_USERID));
+    let what = ev
+        .opt(f::DESCRIPTION)
+        .unwrap_or_else(|| ev.s(f::PRODUCT_EVENT_TYPE));
+    let mut text = format!(
+        "frame {}: {} → {}: {}",
+        ev.int(f::RECORD_NUMBER).unwrap_or(0),
+        ev.s(f::PRINCIPAL_IP),
+        ev.opt(f::TARGET_HOSTNAME)
+            .unwrap_or_else(|| ev.s(f::TARGET_IP)),
+        clip(what, 200)
+    );
+    if let Some(cmd) = ev.opt(f::TARGET_CMD) {
+        if !what.contains(cmd) {
+            text.push_str(&format!(" `{}`", clip(cmd, 200)));
+        }
+    }
+    if !who.is_empty() {
+        text.push_str(&format!(" as {who}"));
+    }
+    if let Some(a) = ev.opt(f::ACTION).filter(|a| matches!(*a, "BLOCK" | "FAIL")) {
+        text.push_str(&format!(
+            " [{a}: {}]",
+            ev.opt(f::SECURITY_SUMMARY).unwrap_or("error")
+        ));
+    }
+    lateral_analysis::mask_credentials(&text).text
 }

@@ -86,11 +86,32 @@ impl Ev {
         self.is("System", id)
     }
 
-    /// The computer that logged the event.
+    /// Whether the event was decoded from a packet capture (`lateral-pcap`): it was seen on
+    /// the wire between a client (`principal`) and a server (`target`), not logged by a host.
+    pub fn is_capture(&self) -> bool {
+        self.s(f::LOG_TYPE) == "PCAP"
+    }
+
+    /// The computer that logged the event; for a captured event, the server it was aimed at
+    /// (its name from the NTLM challenge, Kerberos service name or tree path, else its
+    /// address): the host that acted on it.
     pub fn host(&self) -> &str {
+        if self.is_capture() {
+            return self
+                .opt(f::TARGET_HOSTNAME)
+                .or_else(|| self.opt(f::TARGET_IP))
+                .unwrap_or("");
+        }
         self.opt(f::OBSERVER_HOSTNAME)
             .or_else(|| self.opt(f::PRINCIPAL_HOSTNAME))
             .unwrap_or("")
+    }
+
+    /// The pipe name of a named-pipe event: the bare name for captured opens (`additional`
+    /// `named_pipe`), the logged path otherwise.
+    pub fn pipe_name(&self) -> &str {
+        self.additional("named_pipe")
+            .unwrap_or_else(|| self.s(f::TARGET_FILE_PATH))
     }
 
     pub fn additional(&self, key: &str) -> Option<&str> {
@@ -108,7 +129,11 @@ impl Ev {
             offset: self.int(f::BYTE_OFFSET),
             time: crate::time::iso(self.ts),
             host: self.host().to_string(),
-            channel: self.channel().to_string(),
+            channel: if self.is_capture() {
+                "network capture".to_string()
+            } else {
+                self.channel().to_string()
+            },
             event_id: self.event_id(),
             summary: crate::describe::summary(self),
         }

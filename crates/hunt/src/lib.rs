@@ -37,4 +37,6 @@ pub enum HuntError {
     Engine(#[from] lateral_engine::EngineError),
     #[error("--scope: {0}")]
     Scope(String),
+    #[error("internal: {0}")]
+    Internal(String),
 }

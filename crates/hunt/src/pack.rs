@@ -99,7 +99,8 @@ pub struct Entry {
     #[serde(default)]
     pub techniques: Vec<String>,
     pub severity: Severity,
-    /// Data sources as `Channel:EventID`; any one present makes the query evaluable.
+    /// Data sources as `Channel:EventID` or `network capture`; any one present makes the query
+    /// evaluable.
     #[serde(default)]
     pub requires: Vec<String>,
     #[serde(default)]
@@ -164,8 +165,14 @@ pub fn read_pack(path: &Path) -> Result<PackFile, PackError> {
     parse_pack(&text, &name)
 }
 
-/// Parse `Channel:EventID`.
+/// How the scan counts packet captures (log type `PCAP`, no event id) in its coverage.
+pub const CAPTURE_REQUIREMENT: (&str, i64) = ("PCAP", -1);
+
+/// Parse `Channel:EventID`, or `network capture` (any packet capture).
 fn parse_requirement(s: &str) -> Option<(String, i64)> {
+    if s.trim().eq_ignore_ascii_case("network capture") {
+        return Some((CAPTURE_REQUIREMENT.0.to_string(), CAPTURE_REQUIREMENT.1));
+    }
     let (channel, id) = s.rsplit_once(':')?;
     let id: i64 = id.trim().parse().ok()?;
     let channel = channel.trim();
@@ -230,10 +237,11 @@ impl Pack {
                 .map_err(|e| err(format!("query does not compile: {e}")))?;
             let mut requires = Vec::new();
             for r in &entry.requires {
-                requires.push(
-                    parse_requirement(r)
-                        .ok_or_else(|| err(format!("requires `{r}` is not `Channel:EventID`")))?,
-                );
+                requires.push(parse_requirement(r).ok_or_else(|| {
+                    err(format!(
+                        "requires `{r}` is neither `Channel:EventID` nor `network capture`"
+                    ))
+                })?);
             }
             compiled.push(CompiledEntry {
                 udm: query.to_udm(),
@@ -298,6 +306,16 @@ mod tests {
             );
             assert!(!e.requires.is_empty(), "{} has no data source", e.entry.id);
         }
+        // Capture entries need a capture, which the scan counts as log type PCAP.
+        let svc = pack
+            .entry("capture-service-created")
+            .expect("capture entry");
+        assert_eq!(svc.requires, vec![("PCAP".to_string(), -1)]);
+        assert_eq!(
+            parse_requirement("Security:5145"),
+            Some(("Security".into(), 5145))
+        );
+        assert_eq!(parse_requirement("network"), None);
     }
 
     #[test]

@@ -14,10 +14,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
 
-use datafusion::arrow::array::{Array, Int64Array, RecordBatch};
+use datafusion::arrow::array::{Array, BooleanArray, Int64Array, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Field as ArrowField, Schema};
-use datafusion::datasource::MemTable;
+use datafusion::datasource::{MemTable, TableProvider};
 use datafusion::logical_expr::{col, lit, Expr};
+use futures::StreamExt;
 use lateral_engine::{and_window, column, Engine, WindowSpec, TABLE};
 use lateral_model::f;
 use serde::Serialize;
@@ -210,11 +211,79 @@ fn feed_extras() -> Vec<Expr> {
     ]
 }
 
-fn or_all(exprs: Vec<Expr>) -> Expr {
-    exprs
-        .into_iter()
-        .reduce(|a, b| a.or(b))
-        .unwrap_or_else(|| lit(false))
+/// Name of the column marking rows that some non-context query hit.
+const HUNTED: &str = "lateral_hunted";
+
+/// `batches` with one more boolean column, `name`, read from `marks` by row id.
+fn with_mark(
+    batches: &[RecordBatch],
+    schema: Arc<Schema>,
+    name: &str,
+    marks: &[bool],
+) -> Result<(Vec<RecordBatch>, Arc<Schema>), HuntError> {
+    let mut fields: Vec<Arc<ArrowField>> = schema.fields().iter().cloned().collect();
+    fields.push(Arc::new(ArrowField::new(name, DataType::Boolean, false)));
+    let schema = Arc::new(Schema::new(fields));
+    let mut out = Vec::with_capacity(batches.len());
+    for b in batches {
+        let rows = b
+            .column_by_name(ROW_ID)
+            .and_then(|c| c.as_any().downcast_ref::<Int64Array>());
+        let column: BooleanArray = (0..b.num_rows())
+            .map(|r| {
+                rows.and_then(|ids| usize::try_from(ids.value(r)).ok())
+                    .and_then(|i| marks.get(i).copied())
+                    .unwrap_or(false)
+            })
+            .map(Some)
+            .collect();
+        let mut cols: Vec<Arc<dyn Array>> = b.columns().to_vec();
+        cols.push(Arc::new(column));
+        out.push(RecordBatch::try_new(schema.clone(), cols)?);
+    }
+    Ok((out, schema))
+}
+
+/// The candidate-table column holding feed `i`'s flag (pack entry `i`, then the extras).
+fn flag_name(i: usize) -> String {
+    format!("lateral_feed_{i}")
+}
+
+fn is_true(a: &BooleanArray, row: usize) -> bool {
+    a.is_valid(row) && a.value(row)
+}
+
+/// Rows of `batch` where any flag column (from `first` on) is true; null counts as false.
+fn any_flag(batch: &RecordBatch, first: usize) -> BooleanArray {
+    let mut keep = vec![false; batch.num_rows()];
+    for c in batch.columns().iter().skip(first) {
+        if let Some(flags) = c.as_any().downcast_ref::<BooleanArray>() {
+            for (r, k) in keep.iter_mut().enumerate() {
+                *k = *k || is_true(flags, r);
+            }
+        }
+    }
+    BooleanArray::from(keep)
+}
+
+/// `a OR b OR ...` as a balanced tree: planning walks a left-deep chain of forty branches
+/// once per level, a balanced one in logarithmic depth.
+fn or_all(mut exprs: Vec<Expr>) -> Expr {
+    if exprs.is_empty() {
+        return lit(false);
+    }
+    while exprs.len() > 1 {
+        let mut next = Vec::with_capacity(exprs.len().div_ceil(2));
+        let mut it = exprs.into_iter();
+        while let Some(a) = it.next() {
+            next.push(match it.next() {
+                Some(b) => a.or(b),
+                None => a,
+            });
+        }
+        exprs = next;
+    }
+    exprs.pop().unwrap_or_else(|| lit(false))
 }
 
 /// Put the candidates in a fixed order (time, file, record, byte offset), whatever order the
@@ -259,36 +328,24 @@ fn in_stable_order(batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, HuntEr
     Ok(out)
 }
 
-/// Add the row-id column to collected batches.
-fn with_row_ids(batches: Vec<RecordBatch>) -> Result<(Vec<RecordBatch>, Arc<Schema>), HuntError> {
+/// Add the row-id column to collected batches (whose schema is `scanned`).
+fn with_row_ids(
+    batches: Vec<RecordBatch>,
+    scanned: &Schema,
+) -> Result<(Vec<RecordBatch>, Arc<Schema>), HuntError> {
+    let mut fields: Vec<Arc<ArrowField>> = scanned.fields().iter().cloned().collect();
+    fields.push(Arc::new(ArrowField::new(ROW_ID, DataType::Int64, false)));
+    let schema = Arc::new(Schema::new(fields));
     let mut next = 0i64;
     let mut out = Vec::with_capacity(batches.len());
-    let mut schema_out: Option<Arc<Schema>> = None;
     for b in batches {
         let n = b.num_rows() as i64;
         let ids = Int64Array::from_iter_values(next..next + n);
         next += n;
-        let mut fields: Vec<Arc<ArrowField>> = b.schema().fields().iter().cloned().collect();
-        fields.push(Arc::new(ArrowField::new(ROW_ID, DataType::Int64, false)));
-        let schema = Arc::new(Schema::new(fields));
         let mut cols: Vec<Arc<dyn Array>> = b.columns().to_vec();
         cols.push(Arc::new(ids));
         out.push(RecordBatch::try_new(schema.clone(), cols)?);
-        schema_out = Some(schema);
     }
-    let schema = match schema_out {
-        Some(s) => s,
-        None => {
-            let mut fields: Vec<Arc<ArrowField>> = lateral_model::batch::schema()
-                .fields()
-                .iter()
-                .filter(|fl| fl.name() != f::RAW.name())
-                .cloned()
-                .collect();
-            fields.push(Arc::new(ArrowField::new(ROW_ID, DataType::Int64, false)));
-            Arc::new(Schema::new(fields))
-        }
-    };
     Ok((out, schema))
 }
 
@@ -415,23 +472,44 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
         _ => None,
     };
 
-    // 1. One scan.
+    // 1. One scan. Every pack query and every feed the correlations need is evaluated once
+    // per event, as a boolean column computed while the scan streams; an event is kept (a
+    // candidate) when any of them holds. The filter DataFusion sees is only the identity
+    // condition they imply (channel, provider, event id, type), which the scan applies before
+    // it maps a record.
     let mut feed: Vec<Expr> = pack.entries.iter().map(|e| e.filter.clone()).collect();
     feed.extend(feed_extras());
-    let columns: Vec<Expr> = lateral_model::fields::all_fields()
+    let identity = lateral_engine::scan::identity_condition(&or_all(feed.clone()))
+        .unwrap_or_else(|| lit(true));
+    let mut select: Vec<Expr> = lateral_model::fields::all_fields()
         .filter(|c| *c != f::RAW)
         .map(column)
         .collect();
-    let batches = engine
+    let first_flag = select.len();
+    for (i, e) in feed.into_iter().enumerate() {
+        select.push(e.alias(flag_name(i)));
+    }
+    let mut stream = engine
         .context()
         .table(TABLE)
         .await?
-        .filter(or_all(feed))?
-        .select(columns)?
-        .collect()
+        .filter(identity)?
+        .select(select)?
+        .execute_stream()
         .await?;
+    let scanned = stream.schema();
+    let mut batches = Vec::new();
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        let keep = any_flag(&batch, first_flag);
+        let kept = datafusion::arrow::compute::filter_record_batch(&batch, &keep)?;
+        if kept.num_rows() > 0 {
+            batches.push(kept);
+        }
+    }
+    drop(stream);
     let batches = fill_parent_images(in_stable_order(batches)?)?;
-    let (batches, schema) = with_row_ids(batches)?;
+    let (batches, schema) = with_row_ids(batches, &scanned)?;
     let candidates = batches.iter().map(RecordBatch::num_rows).sum::<usize>();
     let mem = Arc::new(MemTable::try_new(schema, vec![batches.clone()])?);
     let stats = engine.stats();
@@ -442,43 +520,47 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
     let ctx = &local;
 
     phase("scan");
-    // 2. Every query.
+    // 2. Every query: its flag from the scan, within the window and scope. A query that reads
+    // the parent image is evaluated again here, because 4688 parents are filled in after the
+    // scan (`fill_parent_images`).
     let coverage = stats.coverage();
     let present: BTreeSet<(String, i64)> = coverage
         .keys()
         .map(|(_, ch, id)| (ch.to_ascii_lowercase(), *id))
         .collect();
     let channels: BTreeSet<String> = present.iter().map(|(c, _)| c.clone()).collect();
-    // Every query in one pass over the candidates: one boolean column per query.
     let mut base = and_window(lit(true), &window);
     if let Some((_, s)) = &scope_query {
         base = base.and(s.clone());
     }
-    let mut select = vec![col(format!("\"{ROW_ID}\""))];
+    let parent = f::PRINCIPAL_PATH.name();
+    let mut select = vec![col(format!("\"{ROW_ID}\"")), base.alias("in_scope")];
     for (i, e) in pack.entries.iter().enumerate() {
-        select.push(e.filter.clone().alias(format!("q{i}")));
+        let reads_parent = e.filter.column_refs().iter().any(|c| c.name() == parent);
+        if reads_parent {
+            select.push(e.filter.clone().alias(format!("q{i}")));
+        } else {
+            select.push(col(format!("\"{}\"", flag_name(i))).alias(format!("q{i}")));
+        }
     }
     let flags = ctx
         .read_table(mem.clone())?
-        .filter(base)?
         .select(select)?
         .collect()
         .await?;
     let mut per_entry: Vec<Vec<u32>> = vec![Vec::new(); pack.entries.len()];
     for b in &flags {
-        let Some(rows) = b.column(0).as_any().downcast_ref::<Int64Array>() else {
+        let rows = b.column(0).as_any().downcast_ref::<Int64Array>();
+        let in_scope = b.column(1).as_any().downcast_ref::<BooleanArray>();
+        let (Some(rows), Some(in_scope)) = (rows, in_scope) else {
             continue;
         };
         for (i, list) in per_entry.iter_mut().enumerate() {
-            let Some(hit) = b
-                .column(i + 1)
-                .as_any()
-                .downcast_ref::<datafusion::arrow::array::BooleanArray>()
-            else {
+            let Some(hit) = b.column(i + 2).as_any().downcast_ref::<BooleanArray>() else {
                 continue;
             };
             for r in 0..b.num_rows() {
-                if hit.is_valid(r) && hit.value(r) {
+                if is_true(hit, r) && is_true(in_scope, r) {
                     list.push(rows.value(r) as u32);
                 }
             }
@@ -495,8 +577,36 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
     let mut links: BTreeMap<String, Vec<(u32, u32)>> = BTreeMap::new();
     let mut correlations = Vec::new();
     let sequences = crate::correlate::builtin();
+    let thresholds = crate::correlate::thresholds();
+    let narrow = {
+        let used = crate::correlate::columns_used(&sequences, &thresholds);
+        let keep: Vec<usize> = mem
+            .schema()
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, fl)| used.contains(fl.name()))
+            .map(|(i, _)| i)
+            .collect();
+        let projected = batches
+            .iter()
+            .map(|b| b.project(&keep))
+            .collect::<Result<Vec<_>, _>>()?;
+        let schema = Arc::new(mem.schema().project(&keep)?);
+        Arc::new(MemTable::try_new(schema, vec![projected])?)
+    };
+    // Each sequence is a small plan of its own: plan and run them side by side.
+    let mut running = Vec::new();
     for seq in &sequences {
-        let l = crate::correlate::run_sequence(ctx, mem.clone(), seq).await?;
+        let (ctx, table, seq) = (ctx.clone(), narrow.clone(), seq.clone());
+        running.push(tokio::spawn(async move {
+            crate::correlate::run_sequence(&ctx, table, &seq).await
+        }));
+    }
+    for (seq, handle) in sequences.iter().zip(running) {
+        let l = handle
+            .await
+            .map_err(|e| HuntError::Internal(format!("sequence {}: {e}", seq.id)))??;
         correlations.push(CorrelationResult {
             id: seq.id.to_string(),
             description: seq.description.to_string(),
@@ -504,9 +614,10 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
         });
         links.insert(seq.id.to_string(), l.pairs);
     }
+    phase("seq-joins");
     let mut bursts = Vec::new();
-    for th in crate::correlate::thresholds() {
-        let found = crate::correlate::run_threshold(ctx, mem.clone(), &th).await?;
+    for th in thresholds {
+        let found = crate::correlate::run_threshold(ctx, narrow.clone(), &th).await?;
         correlations.push(CorrelationResult {
             id: th.id.to_string(),
             description: th.description.to_string(),
@@ -514,27 +625,36 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
         });
         bursts.extend(found);
     }
+    phase("thresholds");
     // Recurring launches and the network logons before the window: DataFusion aggregates.
-    let hunted = pack
+    // The hunted launches are the hits of the non-context queries (already within the window
+    // and scope): marked in a column rather than re-evaluating every query's expression.
+    let mut hunted = vec![false; candidates];
+    for e in pack
         .entries
         .iter()
         .filter(|e| e.entry.role != Role::Context)
-        .map(|e| e.filter.clone())
-        .reduce(|a, b| a.or(b))
-        .unwrap_or_else(|| lit(false));
-    let mut launches =
-        and_window(column(f::EVENT_TYPE).eq(lit("PROCESS_LAUNCH")), &window).and(hunted);
-    if let Some((_, s)) = &scope_query {
-        launches = launches.and(s.clone());
+    {
+        for &r in hits.get(&e.entry.id).map(Vec::as_slice).unwrap_or_default() {
+            if let Some(h) = hunted.get_mut(r as usize) {
+                *h = true;
+            }
+        }
     }
+    let (marked_batches, marked_schema) = with_mark(&batches, mem.schema(), HUNTED, &hunted)?;
+    let marked = Arc::new(MemTable::try_new(marked_schema, vec![marked_batches])?);
+    let launches = column(f::EVENT_TYPE)
+        .eq(lit("PROCESS_LAUNCH"))
+        .and(col(format!("\"{HUNTED}\"")));
     let recurrences =
-        crate::correlate::run_recurrence(ctx, mem.clone(), launches, 3, 15 * crate::time::MINUTE)
+        crate::correlate::run_recurrence(ctx, marked, launches, 3, 15 * crate::time::MINUTE)
             .await?;
     correlations.push(CorrelationResult {
         id: "recurring-launches".into(),
         description: "the same command line by the same user on the same host, first launched within 15 minutes of the same time of day on 3 or more days".into(),
         matches: recurrences.len(),
     });
+    phase("recurrence");
     let prior_logons = match window.start {
         Some(start) => crate::correlate::run_prior_logons(ctx, mem.clone(), start).await?,
         None => Vec::new(),
@@ -546,6 +666,7 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
             matches: prior_logons.len(),
         });
     }
+    phase("prior-logons");
     drop(mem);
     let evs = events_from_batches(&batches);
     drop(batches);
@@ -855,8 +976,14 @@ fn gaps(
     let has = |ch: &str, id: i64| present.contains(&(ch.to_ascii_lowercase(), id));
     let sysmon = "Microsoft-Windows-Sysmon/Operational";
     let mut out = Vec::new();
+    let (cap_ch, cap_id) = crate::pack::CAPTURE_REQUIREMENT;
+    let captures = has(cap_ch, cap_id);
     if hosts.is_empty() {
-        out.push("No Windows events were read: nothing could be evaluated.".into());
+        if captures {
+            out.push("Network captures only, no host logs: what the targets ran is seen only as far as the wire shows it (encrypted RPC stubs and SMB3 encryption hide names and commands; processes started by a service, task or WMI call are not visible). Add the targets' Security, System and Sysmon logs to confirm execution.".into());
+        } else {
+            out.push("No Windows events were read: nothing could be evaluated.".into());
+        }
         return out;
     }
     if !has(sysmon, 3) && !has("Security", 5156) {

@@ -9,9 +9,15 @@
 
 use std::path::{Path, PathBuf};
 
-/// The repository root (this crate lives at `crates/testdata`).
+/// The repository root. Cargo and nextest run each test with `CARGO_MANIFEST_DIR` set to its
+/// own crate (`crates/<name>`), which is preferred: the compile-time value of this crate's
+/// manifest dir is baked into a build artefact that may have been built in another checkout
+/// sharing the target directory (a worktree would then read the other tree's files).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    match std::env::var_os("CARGO_MANIFEST_DIR") {
+        Some(dir) => PathBuf::from(dir).join("../.."),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."),
+    }
 }
 
 /// The shared data folder (`LATERAL_SHARED_DATA`, else `../shared/data` from the repository

@@ -16,8 +16,11 @@
 //! `evtx/EVTX-ATTACK-SAMPLES/` (all tactic folders) and the Security-Datasets host zips that
 //! section 4 of `GROUND_TRUTH.md` lists. Two extra runs hunt files that the ground truth says
 //! belong together: the svcctl 5145 with the 7045 of the same remote service, and the source-side
-//! WMIC 4648 with the target-side WMI 4624/4688. The table is sorted by path and carries no
-//! timestamps, so a rerun diffs cleanly against the committed file.
+//! WMIC 4648 with the target-side WMI 4624/4688. Packet captures are hunted too: every capture
+//! under `pcap/` and every Security-Datasets network zip (section 2), alone and, where the host
+//! export of the same name exists, together with it (capture + host logs of the same hosts).
+//! The table is sorted by path and carries no timestamps, so a rerun diffs cleanly against the
+//! committed file.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -125,7 +128,8 @@ fn main() -> Result<()> {
          `GROUND_TRUTH.md` says they belong together. ★ = starred in `GROUND_TRUTH.md` (the \
          strongest tests). Findings read `kind: source → target (tool, account) [techniques]`; \
          an endpoint is `host@ip,…`, `?` when unknown. Compare the findings with the \
-         \"what a correct tool must report\" column of `GROUND_TRUTH.md` sections 3 and 4.\n"
+         \"what a correct tool must report\" column of `GROUND_TRUTH.md` sections 3 and 4 \
+         (section 2 for captures).\n"
     )?;
     writeln!(md, "| file | ★ | events read | findings | verdict |")?;
     writeln!(md, "|---|---|---:|---|---|")?;
@@ -155,13 +159,20 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// File names on the ★ rows of the ground truth tables.
+/// File names on the ★ rows of the ground truth tables, and the captures whose bold heading
+/// line carries a ★ (`**bug-5162/input.pcap** — … ★ …`, kept with their folder).
 fn starred_files(gt: &str) -> BTreeSet<String> {
-    gt.lines()
+    let tables = gt
+        .lines()
         .filter(|l| l.trim_start().starts_with("| ★"))
         .filter_map(|l| l.split('`').nth(1))
-        .map(|p| p.rsplit('/').next().unwrap_or(p).to_string())
-        .collect()
+        .map(|p| p.rsplit('/').next().unwrap_or(p).to_string());
+    let captures = gt
+        .lines()
+        .filter(|l| l.trim_start().starts_with("**") && l.contains('★'))
+        .filter_map(|l| l.split("**").nth(1))
+        .map(|n| n.trim_matches('`').to_string());
+    tables.chain(captures).collect()
 }
 
 fn rel(root: &Path, p: &Path) -> String {
@@ -212,6 +223,51 @@ fn collect_runs(root: &Path) -> Result<(Vec<Run>, Vec<String>)> {
         .filter(|d| !found.contains(*d))
         .map(|d| d.to_string())
         .collect();
+    // Packet captures, then the Security-Datasets network zips alone and with the host export
+    // of the same name.
+    for e in walkdir::WalkDir::new(root.join("pcap")).sort_by_file_name() {
+        let e = e?;
+        let p = e.path();
+        let capture = p.extension().is_some_and(|x| {
+            ["pcap", "pcapng", "cap"]
+                .iter()
+                .any(|c| x.eq_ignore_ascii_case(c))
+        });
+        if e.file_type().is_file() && capture {
+            runs.push(Run {
+                rel: vec![rel(root, p)],
+                abs: vec![p.to_path_buf()],
+            });
+        }
+    }
+    for e in walkdir::WalkDir::new(root.join("json")).sort_by_file_name() {
+        let e = e?;
+        let p = e.path();
+        let in_network = p
+            .parent()
+            .and_then(Path::file_name)
+            .is_some_and(|d| d == "network");
+        let Some(name) = p.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            continue;
+        };
+        if !(e.file_type().is_file() && in_network && name.ends_with(".zip")) {
+            continue;
+        }
+        runs.push(Run {
+            rel: vec![rel(root, p)],
+            abs: vec![p.to_path_buf()],
+        });
+        let host = p
+            .parent()
+            .and_then(Path::parent)
+            .map(|d| d.join("host").join(&name));
+        if let Some(host) = host.filter(|h| h.is_file()) {
+            runs.push(Run {
+                rel: vec![rel(root, &host), rel(root, p)],
+                abs: vec![host, p.to_path_buf()],
+            });
+        }
+    }
     for pair in PAIRS {
         let abs: Vec<PathBuf> = pair.iter().map(|f| samples.join(f)).collect();
         if abs.iter().all(|p| p.is_file()) {
@@ -231,10 +287,10 @@ async fn hunt_row(run: &Run, pack: &Pack, starred: &BTreeSet<String>) -> Result<
         .map(|r| format!("`{}`", cell(r)))
         .collect::<Vec<_>>()
         .join(" + ");
-    let star = run.rel.iter().any(|r| {
-        let name = r.rsplit('/').next().unwrap_or(r);
-        starred.contains(name)
-    });
+    let star = run
+        .rel
+        .iter()
+        .any(|r| starred.iter().any(|s| r.ends_with(&format!("/{s}"))));
     let engine = Engine::open(&run.abs).with_context(|| format!("open {}", run.rel.join(", ")))?;
     let req = HuntRequest {
         window: WindowSpec {

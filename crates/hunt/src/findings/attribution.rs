@@ -57,6 +57,7 @@ impl<'a> Builder<'a> {
             procs: HashMap::new(),
             children: HashMap::new(),
             session_procs: HashMap::new(),
+            kdc_clients: Vec::new(),
         };
         // Session links: keep the latest logon before the activity.
         for seq in [
@@ -105,6 +106,12 @@ impl<'a> Builder<'a> {
             }
         }
         for ev in inp.evs {
+            if ev.is_capture()
+                && ev.s(f::PRODUCT_EVENT_TYPE).starts_with("KRB_")
+                && ev.opt(f::TARGET_USERID).is_some()
+            {
+                b.kdc_clients.push(ev.row);
+            }
             let inbound_logon = ev.is_security(4624)
                 && ev.s(f::AUTH_MECHANISM) == "NETWORK"
                 && !ev.flag(f::LOOPBACK)
@@ -141,6 +148,9 @@ impl<'a> Builder<'a> {
 
     /// The source a remote-actor event names itself.
     pub(super) fn direct_source(&mut self, ev: &Ev) -> Option<Source> {
+        if ev.is_capture() {
+            return self.capture_source(ev);
+        }
         let remote_named = match ev.event_id() {
             4624 | 4625 | 5140 | 5145 => ev.is_security(ev.event_id()),
             10016 => ev.is_system(10016),
@@ -189,6 +199,80 @@ impl<'a> Builder<'a> {
         })
     }
 
+    /// A captured event's actor is the client of its connection: its address, the NTLM
+    /// workstation it gave (unless generated) and the session's account.
+    fn capture_source(&mut self, ev: &Ev) -> Option<Source> {
+        let ip = ev.opt(f::PRINCIPAL_IP).map(str::to_string);
+        let name = ev
+            .opt(f::PRINCIPAL_HOSTNAME)
+            .filter(|n| {
+                crate::hosts::name_key(n).is_some() && !crate::hosts::generated_workstation(n)
+            })
+            .map(str::to_string);
+        if ip.is_none() && name.is_none() {
+            return None;
+        }
+        let key = self
+            .r
+            .resolve_at(name.as_deref(), ip.as_deref(), Some(ev.ts));
+        let target = self.r.resolve_at(
+            ev.opt(f::TARGET_HOSTNAME),
+            ev.opt(f::TARGET_IP),
+            Some(ev.ts),
+        );
+        let local = ev.flag(f::LOOPBACK)
+            || (ip.is_some() && ip.as_deref() == ev.opt(f::TARGET_IP))
+            || (key.is_some() && key == target);
+        let account = self.capture_account(ev);
+        Some(Source {
+            key,
+            name,
+            ip,
+            how: "client of the captured connection",
+            strength: 4,
+            local,
+            account,
+        })
+    }
+
+    /// The account of a captured action: the session's NTLM account, else the client named in
+    /// the Kerberos tickets the same client obtained from a KDC shortly before (preferring a
+    /// ticket for the server acted on).
+    pub(super) fn capture_account(&self, ev: &Ev) -> Option<String> {
+        let own = if ev.s(f::EVENT_TYPE) == "USER_LOGIN" {
+            target_account(ev)
+        } else {
+            principal_account(ev).or_else(|| target_account(ev))
+        };
+        if let Some(a) = own.filter(|a| !is_service_account(a)) {
+            return Some(a);
+        }
+        let client = ev.opt(f::PRINCIPAL_IP)?;
+        let server = crate::hosts::name_key(ev.host());
+        let mut best: Option<(bool, i64, String)> = None;
+        for &r in &self.kdc_clients {
+            let k = self.ev(r);
+            if k.s(f::PRINCIPAL_IP) != client || k.ts > ev.ts + MINUTE || ev.ts - k.ts > 10 * MINUTE
+            {
+                continue;
+            }
+            let Some(user) = target_account(k).filter(|a| !is_service_account(a)) else {
+                continue;
+            };
+            // `cifs/dc1.contoso.local`, `HOST/admin-pc`: the service host after the slash.
+            let for_server = server.is_some()
+                && k.opt(f::TARGET_URL)
+                    .and_then(|u| u.split('/').nth(1))
+                    .and_then(crate::hosts::name_key)
+                    == server;
+            let cand = (for_server, k.ts, user);
+            if best.as_ref().is_none_or(|b| (cand.0, cand.1) > (b.0, b.1)) {
+                best = Some(cand);
+            }
+        }
+        best.map(|(_, _, u)| u)
+    }
+
     pub(super) fn logon_source(
         &mut self,
         logon_row: u32,
@@ -203,7 +287,7 @@ impl<'a> Builder<'a> {
     }
 
     pub(super) fn pipe_source(&mut self, ev: &Ev) -> Option<Source> {
-        let p = la::parse_exec_pipe(ev.s(f::TARGET_FILE_PATH))?;
+        let p = la::parse_exec_pipe(ev.pipe_name())?;
         let key = self.r.resolve(Some(&p.client_host), None);
         Some(Source {
             key,
@@ -272,6 +356,9 @@ impl<'a> Builder<'a> {
 
     pub(super) fn account(&self, row: u32) -> Option<String> {
         let ev = self.ev(row);
+        if ev.is_capture() {
+            return self.capture_account(ev);
+        }
         let logon = self.logon_for.get(&row).map(|&l| self.ev(l));
         let candidates = [
             logon.and_then(target_account),

@@ -256,6 +256,11 @@ fn is_service_account(user: &str) -> bool {
         || u.starts_with("UMFD-")
 }
 
+/// Whether a captured operation was refused or returned an error.
+fn capture_failed(ev: &Ev) -> bool {
+    matches!(ev.s(f::ACTION), "BLOCK" | "FAIL")
+}
+
 fn principal_account(ev: &Ev) -> Option<String> {
     account_of(ev.s(f::PRINCIPAL_DOMAIN), ev.s(f::PRINCIPAL_USERID))
 }
@@ -307,6 +312,8 @@ struct Builder<'a> {
     children: HashMap<(String, i64), Vec<u32>>,
     /// Network-logon row → the process launches of that session.
     session_procs: HashMap<u32, Vec<u32>>,
+    /// Captured Kerberos exchanges that name a client account (AS/TGS), by row.
+    kdc_clients: Vec<u32>,
 }
 
 fn host_lc(ev: &Ev) -> String {
@@ -362,12 +369,22 @@ pub fn build(inp: &Inputs<'_>) -> Built {
             continue;
         }
         let ev = b.ev(*row);
-        // A scheduled task only counts when it was registered remotely.
+        // A captured operation the server refused (access denied, an error return) is a
+        // failed attempt: it supports no other finding.
+        if ev.is_capture() {
+            let failed = capture_failed(ev);
+            target_entries.retain(|&i| (b.entry(i).entry.family == "failed") == failed);
+            if target_entries.is_empty() {
+                continue;
+            }
+        }
+        // A scheduled task only counts when it was registered remotely (a captured one was).
         if target_entries
             .iter()
             .all(|&i| b.entry(i).entry.family == "task")
             && ev.s(f::EVENT_TYPE).starts_with("SCHEDULED_TASK")
             && !b.logon_for.contains_key(row)
+            && !ev.is_capture()
         {
             continue;
         }

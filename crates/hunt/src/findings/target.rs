@@ -154,12 +154,24 @@ pub(super) fn target_finding(b: &mut Builder<'_>, members: &[&Obs]) -> Option<Fi
                 set_tool(t, 5, &mut tool, &mut tool_rank);
             }
         }
+        if ev.is_capture() {
+            if let Some(t) = capture_member(&mut fnd, ev) {
+                set_tool(t.0, t.1, &mut tool, &mut tool_rank);
+            }
+        }
         if etype == "SERVICE_CREATION" {
             let name = ev.s(f::TARGET_APPLICATION);
             let image = ev.s(f::TARGET_CMD);
-            if let Some(t) =
-                note_service(&mut fnd, name, ev.additional("ServiceDisplayName"), image)
-            {
+            let display = ev
+                .additional("ServiceDisplayName")
+                .or_else(|| ev.additional("service_display_name"));
+            if name.is_empty() && image.is_empty() && ev.is_capture() {
+                fnd.analysis.push(format!(
+                    "A service was created over {} (frame {}) but the RPC stub is encrypted: its name and binary are not readable from the capture.",
+                    ev.s(f::PRODUCT_EVENT_TYPE),
+                    ev.int(f::RECORD_NUMBER).unwrap_or(0)
+                ));
+            } else if let Some(t) = note_service(&mut fnd, name, display, image) {
                 set_tool(t, 5, &mut tool, &mut tool_rank);
             }
             if let Some(d) = la::decode_powershell(image) {
@@ -301,10 +313,16 @@ pub(super) fn target_finding(b: &mut Builder<'_>, members: &[&Obs]) -> Option<Fi
                 .push(ev.s(f::TARGET_RESOURCE).to_string());
         }
         if etype.starts_with("SCHEDULED_TASK") {
-            fnd.details
-                .entry("task".into())
-                .or_default()
-                .push(ev.s(f::TARGET_RESOURCE).to_string());
+            let task = match ev.opt(f::TARGET_RESOURCE) {
+                Some(t) => t.to_string(),
+                None if ev.s(f::PRODUCT_EVENT_TYPE).starts_with("atsvc.") => {
+                    format!("AT job: {}", safe_command(ev.s(f::TARGET_CMD)))
+                }
+                None => String::new(),
+            };
+            if !task.is_empty() {
+                fnd.details.entry("task".into()).or_default().push(task);
+            }
             if let Some(out) = la::impacket_output(ev.s(f::TARGET_CMD)) {
                 set_tool(out.tool, 5, &mut tool, &mut tool_rank);
             } else {
@@ -453,6 +471,23 @@ pub(super) fn target_finding(b: &mut Builder<'_>, members: &[&Obs]) -> Option<Fi
             }
         }
     }
+    // Services with generated names created over the wire by a client that is not a known
+    // tool: an SCMR client such as impacket's, as zerologon and spreading scripts use.
+    if tool.is_none() {
+        let names = fnd.details.get("service").cloned().unwrap_or_default();
+        let captured = members.iter().any(|o| b.ev(o.row).is_capture());
+        if captured && !names.is_empty() && names.iter().all(|n| generated_service_name(n)) {
+            let upper = names
+                .iter()
+                .all(|n| n.len() <= 24 && n.bytes().all(|b| b.is_ascii_uppercase()));
+            let label = if upper {
+                "impacket-style SCMR client (generated service name)"
+            } else {
+                "SCMR client with generated service names (custom tool or spreading malware)"
+            };
+            set_tool(la::Tool::Other(label.into()), 1, &mut tool, &mut tool_rank);
+        }
+    }
     // The tool says which techniques were used more precisely than the queries that hit.
     let by_tool: &[&str] = match tool.as_ref().map(|t| t.name()) {
         Some(n) if n.contains("StdRegProv") => &["T1112", "T1047"],
@@ -507,6 +542,42 @@ pub(super) fn target_finding(b: &mut Builder<'_>, members: &[&Obs]) -> Option<Fi
         .map(|t| t.host.clone())
         .unwrap_or_else(|| "?".into());
     let with_tool = tool_name.map(|t| format!(" ({t})")).unwrap_or_default();
+    let all_captured = members.iter().all(|o| b.ev(o.row).is_capture());
+    // From a capture alone: a file copied to an admin share and nothing run is a tool
+    // transfer (T1570), not remote execution.
+    let transfer_only = all_captured && families.iter().all(|f| f == "admin-share");
+    let failed_only = all_captured && families.iter().all(|f| f == "failed");
+    if failed_only && !local {
+        fnd.kind = FindingKind::FailedAttempt;
+        let src = fnd
+            .source
+            .as_ref()
+            .map(|s| s.host.clone())
+            .unwrap_or_else(|| "an unknown source".into());
+        let what = members
+            .iter()
+            .map(|o| b.ev(o.row).s(f::PRODUCT_EVENT_TYPE).to_string())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+            .join(", ");
+        fnd.title = format!("Failed remote execution attempt ({what}) from {src} to {dst}");
+        fnd.severity = Severity::Medium;
+        fnd.confidence = Confidence::High;
+        for o in members {
+            let ev = b.ev(o.row);
+            fnd.analysis.push(format!(
+                "{} at frame {} was refused by the server ({}): nothing was created.",
+                ev.s(f::PRODUCT_EVENT_TYPE),
+                ev.int(f::RECORD_NUMBER).unwrap_or(0),
+                ev.opt(f::SECURITY_SUMMARY).unwrap_or("error")
+            ));
+        }
+        fnd.follow_ups.push(format!(
+            "Look for a successful retry from {src} against {dst} with another technique or account."
+        ));
+        return Some(fnd);
+    }
     if local {
         fnd.kind = FindingKind::LocalExecution;
         fnd.title = format!("Local {mechanism}{with_tool} on {dst}: the source is the host itself (not lateral movement)");
@@ -539,6 +610,11 @@ pub(super) fn target_finding(b: &mut Builder<'_>, members: &[&Obs]) -> Option<Fi
             .map(|s| s.host.clone())
             .unwrap_or_else(|| "an unknown source".into());
         fnd.title = format!("{}{with_tool} from {src} to {dst}", capitalise(mechanism));
+        if transfer_only {
+            fnd.title = format!(
+                "Lateral tool transfer{with_tool} from {src} to {dst}: executable copied to an administrative share, no execution seen"
+            );
+        }
         if source.is_none() {
             fnd.kind = FindingKind::SuspectedMovement;
             fnd.title = format!(
@@ -546,7 +622,15 @@ pub(super) fn target_finding(b: &mut Builder<'_>, members: &[&Obs]) -> Option<Fi
                 capitalise(mechanism)
             );
         }
-        fnd.severity = severity.max(Severity::High);
+        fnd.severity = if transfer_only {
+            Severity::Medium
+        } else {
+            severity.max(Severity::High)
+        };
+        if transfer_only {
+            fnd.techniques = vec!["T1021.002".into(), "T1570".into()];
+            fnd.analysis.push("The capture shows the file written but no service, task, WMI or DCOM execution: a lateral tool transfer. Look for how it was run later (host logs of the target).".into());
+        }
         fnd.confidence = match source.as_ref().map(|s| s.strength) {
             Some(3..) => Confidence::High,
             Some(_) => Confidence::Medium,
@@ -595,4 +679,90 @@ pub(super) fn write_access(ev: &Ev) -> bool {
     }
     ev.additional("AccessList")
         .is_some_and(|l| l.contains("%%4417") || l.contains("%%4418") || l.contains("WriteData"))
+}
+
+/// What a captured event adds to a finding (files written, shares, pipes, DCOM classes); the
+/// tool it points to with its rank.
+fn capture_member(fnd: &mut Finding, ev: &Ev) -> Option<(la::Tool, u8)> {
+    let mut tool = None;
+    let share = ev.s(f::TARGET_RESOURCE);
+    match ev.s(f::EVENT_TYPE) {
+        "FILE_CREATION" => {
+            let path = ev.s(f::TARGET_FILE_PATH);
+            let mut note = path.to_string();
+            if let Some(n) = ev.additional("bytes_written") {
+                note.push_str(&format!(" ({n} bytes"));
+                if ev.additional("pe_header_seen") == Some("true") {
+                    note.push_str(", PE header");
+                }
+                note.push(')');
+            }
+            fnd.details
+                .entry("files written over SMB".into())
+                .or_default()
+                .push(note);
+            match lower_name(path).as_str() {
+                "psexesvc.exe" => tool = Some((la::Tool::PsExec, 4)),
+                "remcomsvc.exe" => tool = Some((la::Tool::RemCom, 4)),
+                _ => {}
+            }
+        }
+        "FILE_OPEN" => {
+            let pipe = ev.pipe_name();
+            if let Some(t) = la::tool_for_pipe(pipe) {
+                tool = Some((t, 4));
+            }
+            let shown = match la::parse_exec_pipe(pipe) {
+                Some(p) => format!("{}-{}-{}-*", p.service, p.client_host, p.client_pid),
+                None => pipe.to_string(),
+            };
+            fnd.details.entry("pipes".into()).or_default().push(shown);
+        }
+        "SCHEDULED_TASK_CREATION" | "SCHEDULED_TASK_MODIFICATION"
+            if ev.s(f::PRODUCT_EVENT_TYPE).starts_with("atsvc.") =>
+        {
+            tool = Some((la::Tool::At, 2));
+        }
+        "GENERIC_EVENT" | "PROCESS_LAUNCH" => {
+            let class = ev.s(f::TARGET_APPLICATION);
+            if !class.is_empty() {
+                fnd.details
+                    .entry("DCOM class".into())
+                    .or_default()
+                    .push(class.to_string());
+            }
+            let lc = class.to_ascii_lowercase();
+            let op = ev.s(f::PRODUCT_EVENT_TYPE).to_ascii_lowercase();
+            tool = if lc.contains("mmc20") {
+                Some((la::Tool::Mmc20, 3))
+            } else if lc.contains("shellwindows") || lc.contains("shellbrowserwindow") {
+                Some((la::Tool::ShellWindows, 3))
+            } else if lc.contains("excel") {
+                Some((la::Tool::Other("DCOM Excel.Application".into()), 3))
+            } else if op.contains("execmethod") || lc.contains("wbem") {
+                Some((la::Tool::Other("WMI (Win32_Process.Create)".into()), 2))
+            } else {
+                None
+            };
+        }
+        _ => {}
+    }
+    if !share.is_empty() && share.starts_with("\\\\") {
+        fnd.details
+            .entry("shares".into())
+            .or_default()
+            .push(share.to_string());
+    }
+    tool
+}
+
+/// A service name a tool generated: random letters (`PLYteGjx`), 20 upper-case letters
+/// (`MNHHCLPEEJKJIICCIEFH`), or a long run of random letters and digits.
+fn generated_service_name(name: &str) -> bool {
+    let n = name.trim();
+    la::is_random_name(n)
+        || (n.len() >= 16
+            && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && n.bytes().filter(u8::is_ascii_digit).count() >= 4)
+        || (n.len() >= 16 && n.bytes().all(|b| b.is_ascii_uppercase()))
 }
