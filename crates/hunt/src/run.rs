@@ -214,34 +214,51 @@ fn feed_extras() -> Vec<Expr> {
 /// Name of the column marking rows that some non-context query hit.
 const HUNTED: &str = "lateral_hunted";
 
-/// `batches` with one more boolean column, `name`, read from `marks` by row id.
-fn with_mark(
+/// `batches` (whose schema is `base`) with one more column, `field`, made per batch by `make`.
+fn append_column(
     batches: &[RecordBatch],
-    schema: Arc<Schema>,
-    name: &str,
-    marks: &[bool],
+    base: &Schema,
+    field: ArrowField,
+    mut make: impl FnMut(&RecordBatch) -> Arc<dyn Array>,
 ) -> Result<(Vec<RecordBatch>, Arc<Schema>), HuntError> {
-    let mut fields: Vec<Arc<ArrowField>> = schema.fields().iter().cloned().collect();
-    fields.push(Arc::new(ArrowField::new(name, DataType::Boolean, false)));
+    let mut fields: Vec<Arc<ArrowField>> = base.fields().iter().cloned().collect();
+    fields.push(Arc::new(field));
     let schema = Arc::new(Schema::new(fields));
     let mut out = Vec::with_capacity(batches.len());
     for b in batches {
-        let rows = b
-            .column_by_name(ROW_ID)
-            .and_then(|c| c.as_any().downcast_ref::<Int64Array>());
-        let column: BooleanArray = (0..b.num_rows())
-            .map(|r| {
-                rows.and_then(|ids| usize::try_from(ids.value(r)).ok())
-                    .and_then(|i| marks.get(i).copied())
-                    .unwrap_or(false)
-            })
-            .map(Some)
-            .collect();
         let mut cols: Vec<Arc<dyn Array>> = b.columns().to_vec();
-        cols.push(Arc::new(column));
+        cols.push(make(b));
         out.push(RecordBatch::try_new(schema.clone(), cols)?);
     }
     Ok((out, schema))
+}
+
+/// `batches` with one more boolean column, `name`, read from `marks` by row id.
+fn with_mark(
+    batches: &[RecordBatch],
+    base: &Schema,
+    name: &str,
+    marks: &[bool],
+) -> Result<(Vec<RecordBatch>, Arc<Schema>), HuntError> {
+    append_column(
+        batches,
+        base,
+        ArrowField::new(name, DataType::Boolean, false),
+        |b| {
+            let rows = b
+                .column_by_name(ROW_ID)
+                .and_then(|c| c.as_any().downcast_ref::<Int64Array>());
+            let column: BooleanArray = (0..b.num_rows())
+                .map(|r| {
+                    rows.and_then(|ids| usize::try_from(ids.value(r)).ok())
+                        .and_then(|i| marks.get(i).copied())
+                        .unwrap_or(false)
+                })
+                .map(Some)
+                .collect();
+            Arc::new(column)
+        },
+    )
 }
 
 /// The candidate-table column holding feed `i`'s flag (pack entry `i`, then the extras).
@@ -330,23 +347,21 @@ fn in_stable_order(batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, HuntEr
 
 /// Add the row-id column to collected batches (whose schema is `scanned`).
 fn with_row_ids(
-    batches: Vec<RecordBatch>,
+    batches: &[RecordBatch],
     scanned: &Schema,
 ) -> Result<(Vec<RecordBatch>, Arc<Schema>), HuntError> {
-    let mut fields: Vec<Arc<ArrowField>> = scanned.fields().iter().cloned().collect();
-    fields.push(Arc::new(ArrowField::new(ROW_ID, DataType::Int64, false)));
-    let schema = Arc::new(Schema::new(fields));
     let mut next = 0i64;
-    let mut out = Vec::with_capacity(batches.len());
-    for b in batches {
-        let n = b.num_rows() as i64;
-        let ids = Int64Array::from_iter_values(next..next + n);
-        next += n;
-        let mut cols: Vec<Arc<dyn Array>> = b.columns().to_vec();
-        cols.push(Arc::new(ids));
-        out.push(RecordBatch::try_new(schema.clone(), cols)?);
-    }
-    Ok((out, schema))
+    append_column(
+        batches,
+        scanned,
+        ArrowField::new(ROW_ID, DataType::Int64, false),
+        |b| {
+            let n = b.num_rows() as i64;
+            let ids = Int64Array::from_iter_values(next..next + n);
+            next += n;
+            Arc::new(ids)
+        },
+    )
 }
 
 /// Security 4688 on older Windows names the creator only by process id. Fill
@@ -509,7 +524,7 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
     }
     drop(stream);
     let batches = fill_parent_images(in_stable_order(batches)?)?;
-    let (batches, schema) = with_row_ids(batches, &scanned)?;
+    let (batches, schema) = with_row_ids(&batches, &scanned)?;
     let candidates = batches.iter().map(RecordBatch::num_rows).sum::<usize>();
     let mem = Arc::new(MemTable::try_new(schema, vec![batches.clone()])?);
     let stats = engine.stats();
@@ -641,7 +656,7 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
             }
         }
     }
-    let (marked_batches, marked_schema) = with_mark(&batches, mem.schema(), HUNTED, &hunted)?;
+    let (marked_batches, marked_schema) = with_mark(&batches, &mem.schema(), HUNTED, &hunted)?;
     let marked = Arc::new(MemTable::try_new(marked_schema, vec![marked_batches])?);
     let launches = column(f::EVENT_TYPE)
         .eq(lit("PROCESS_LAUNCH"))
