@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use lateral_hunt::pack::{read_pack, Pack};
-use lateral_intel::{HuntQueryRef, ImportedSet, KnowledgeBase};
+use lateral_intel::{ImportedSet, KnowledgeBase};
 
 use crate::cases::{DbArg, OutFormat};
 
@@ -51,10 +51,10 @@ enum IntelAction {
     Import { file: PathBuf },
 }
 
-/// Where imported ATT&CK data is kept: `attack-techniques.json` beside the case database.
+/// Where imported ATT&CK data is kept ([`ImportedSet::beside`] the case database).
 pub fn store_path(db: Option<&Path>) -> Result<PathBuf> {
     let db = lateral_cases::resolve_db_path(db.map(Path::to_path_buf))?;
-    Ok(db.with_file_name("attack-techniques.json"))
+    Ok(ImportedSet::beside(&db))
 }
 
 pub fn intel(a: IntelArgs) -> Result<ExitCode> {
@@ -85,16 +85,8 @@ pub fn intel(a: IntelArgs) -> Result<ExitCode> {
         user_packs.push((p.display().to_string(), read_pack(p)?));
     }
     let pack = Pack::load(&user_packs)?;
-    let queries = pack
-        .entries
-        .iter()
-        .map(|e| HuntQueryRef {
-            id: e.entry.id.clone(),
-            name: e.entry.name.clone(),
-            techniques: e.entry.techniques.clone(),
-        })
-        .collect();
-    let kb = KnowledgeBase::new(lateral_intel::builtin()?, imported.as_ref()).with_queries(queries);
+    let kb = KnowledgeBase::new(lateral_intel::builtin()?, imported.as_ref())
+        .with_queries(pack.query_refs());
     let answer = kb.lookup(&query, a.limit.saturating_add(1));
     if a.format == OutFormat::Json {
         println!("{}", serde_json::to_string_pretty(&answer)?);

@@ -183,6 +183,18 @@ fn parse_requirement(s: &str) -> Option<(String, i64)> {
 }
 
 impl Pack {
+    /// Every entry as the knowledge base lists it under the techniques it covers.
+    pub fn query_refs(&self) -> Vec<lateral_intel::HuntQueryRef> {
+        self.entries
+            .iter()
+            .map(|e| lateral_intel::HuntQueryRef {
+                id: e.entry.id.clone(),
+                name: e.entry.name.clone(),
+                techniques: e.entry.techniques.clone(),
+            })
+            .collect()
+    }
+
     /// The built-in pack merged with `user` packs (in order), compiled.
     pub fn load(user: &[(String, PackFile)]) -> Result<Pack, PackError> {
         let builtin = parse_pack(BUILTIN_PACK, "built-in pack")?;

@@ -34,6 +34,11 @@ pub struct ImportedSet {
 }
 
 impl ImportedSet {
+    /// Where an imported set is kept: `attack-techniques.json` beside the case database.
+    pub fn beside(db: &Path) -> std::path::PathBuf {
+        db.with_file_name("attack-techniques.json")
+    }
+
     /// Load a saved set; `Ok(None)` when the file does not exist.
     pub fn load(path: &Path) -> Result<Option<ImportedSet>, IntelError> {
         let bytes = match std::fs::read(path) {

@@ -27,7 +27,7 @@ use lateral_cases::{Priority, Store};
 use lateral_engine::rows::{to_json_rows, Style};
 use lateral_engine::{Engine, SearchRequest, WindowSpec};
 use lateral_hunt::{HuntReport, HuntRequest, Pack};
-use lateral_intel::{HuntQueryRef, KnowledgeBase};
+use lateral_intel::KnowledgeBase;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
@@ -84,18 +84,9 @@ impl State {
         let store = Store::open(&config.db)?;
         let pack = Pack::load(&[])?;
         let imported =
-            lateral_intel::ImportedSet::load(&config.db.with_file_name("attack-techniques.json"))?;
-        let queries = pack
-            .entries
-            .iter()
-            .map(|e| HuntQueryRef {
-                id: e.entry.id.clone(),
-                name: e.entry.name.clone(),
-                techniques: e.entry.techniques.clone(),
-            })
-            .collect();
-        let kb =
-            KnowledgeBase::new(lateral_intel::builtin()?, imported.as_ref()).with_queries(queries);
+            lateral_intel::ImportedSet::load(&lateral_intel::ImportedSet::beside(&config.db))?;
+        let kb = KnowledgeBase::new(lateral_intel::builtin()?, imported.as_ref())
+            .with_queries(pack.query_refs());
         let sysmon = engine.stats().coverage().keys().any(|(_, ch, id)| {
             ch.eq_ignore_ascii_case("Microsoft-Windows-Sysmon/Operational") && *id == 1
         });
