@@ -568,29 +568,7 @@ mod pcap_support;
 
 #[test]
 fn synthetic_psexec_chain_capture_hunts_to_a_two_hop_chain() {
-    use std::net::Ipv4Addr;
-    let mut p = pcap_support::Pcap::default();
-    let attacker = Ipv4Addr::new(10, 0, 0, 130);
-    let sales = Ipv4Addr::new(10, 0, 0, 133);
-    let marketing = Ipv4Addr::new(10, 0, 0, 131);
-    pcap_support::psexec_session(
-        &mut p,
-        (attacker, 50100),
-        sales,
-        "SALES-PC",
-        "SALES-PC.local",
-        "ssales",
-        "KALI-ATTACK",
-    );
-    pcap_support::psexec_session(
-        &mut p,
-        (sales, 50200),
-        marketing,
-        "MARKETING-PC",
-        "MARKETING-PC.local",
-        "ssales",
-        "SALES-PC",
-    );
+    let p = pcap_support::psexec_chain();
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("psexec-chain.pcap");
     std::fs::write(&file, &p.bytes).expect("write capture");

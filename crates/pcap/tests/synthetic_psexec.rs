@@ -4,35 +4,12 @@
 
 mod support;
 
-use std::net::Ipv4Addr;
-
 use lateral_model::{f, vocab::event_type as et};
 use lateral_pcap::{read_capture, summarize};
 
 #[test]
 fn psexec_chain_capture_answers_the_seven_questions() {
-    let mut p = support::Pcap::default();
-    let attacker = Ipv4Addr::new(10, 0, 0, 130);
-    let sales = Ipv4Addr::new(10, 0, 0, 133);
-    let marketing = Ipv4Addr::new(10, 0, 0, 131);
-    support::psexec_session(
-        &mut p,
-        (attacker, 50100),
-        sales,
-        "SALES-PC",
-        "SALES-PC.local",
-        "ssales",
-        "KALI-ATTACK",
-    );
-    support::psexec_session(
-        &mut p,
-        (sales, 50200),
-        marketing,
-        "MARKETING-PC",
-        "MARKETING-PC.local",
-        "ssales",
-        "SALES-PC",
-    );
+    let p = support::psexec_chain();
     let r = read_capture(&p.bytes, "psexec-chain.pcap");
     assert!(r.issues.is_empty(), "{:?}", r.issues);
 

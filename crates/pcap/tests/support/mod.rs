@@ -531,3 +531,31 @@ pub fn psexec_session(
     );
     c.send(p, true, &smb2(6, 0, false, 13, 2, sid, &close_req(0xbb)));
 }
+
+/// The PsExec story our users described: 10.0.0.130 (KALI-ATTACK) to SALES-PC (10.0.0.133) as
+/// `ssales`, then SALES-PC on to MARKETING-PC (10.0.0.131) with the same account.
+pub fn psexec_chain() -> Pcap {
+    let mut p = Pcap::default();
+    let attacker = Ipv4Addr::new(10, 0, 0, 130);
+    let sales = Ipv4Addr::new(10, 0, 0, 133);
+    let marketing = Ipv4Addr::new(10, 0, 0, 131);
+    psexec_session(
+        &mut p,
+        (attacker, 50100),
+        sales,
+        "SALES-PC",
+        "SALES-PC.local",
+        "ssales",
+        "KALI-ATTACK",
+    );
+    psexec_session(
+        &mut p,
+        (sales, 50200),
+        marketing,
+        "MARKETING-PC",
+        "MARKETING-PC.local",
+        "ssales",
+        "SALES-PC",
+    );
+    p
+}
