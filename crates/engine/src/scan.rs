@@ -325,11 +325,10 @@ impl Prefilter {
     fn build(state: &dyn Session, filters: &[Expr]) -> DfResult<Prefilter> {
         let full = lateral_model::schema();
         let df_schema = DFSchema::try_from(full.as_ref().clone())?;
-        let identity: Vec<&str> = IDENTITY_FIELDS.iter().map(|f| f.name()).collect();
         let mut exprs = Vec::new();
         for filter in filters {
             for conjunct in split_conjunction(filter) {
-                let Some(relaxed) = identity_relaxation(conjunct, &identity) else {
+                let Some(relaxed) = identity_condition(conjunct) else {
                     continue;
                 };
                 // A conjunct that cannot be planned here is simply not used early.
@@ -637,8 +636,7 @@ mod tests {
     use datafusion::logical_expr::lit;
 
     fn relax(e: &Expr) -> Option<String> {
-        let identity: Vec<&str> = IDENTITY_FIELDS.iter().map(|f| f.name()).collect();
-        identity_relaxation(e, &identity).map(|r| r.to_string())
+        identity_condition(e).map(|r| r.to_string())
     }
 
     fn eid(n: i64) -> Expr {
