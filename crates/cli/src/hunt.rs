@@ -15,6 +15,8 @@ pub const HUNT_EXAMPLES: &str = "Examples:
   lateral hunt ./evidence --scope 'principal.hostname = \"serhatg.local\"' --format json > hunt.json
   lateral hunt ./evidence --pack my-pack.yaml --inventory hosts.csv --graph dot movement.dot
   lateral hunt ./evidence --case 3 --escalate --db cases.db
+  lateral hunt --store ./store --hours-back 72
+  lateral hunt --store ./store ./new-triage.zip
 
 Writes lateral_movement_hunt_<scope>_<YYYYMMDD_HHMM>.md and .json into --out (./reports) and
 prints a summary. With --case ID the hunt summary (scope, every query with its hit count,
@@ -38,8 +40,11 @@ pub enum GraphFormat {
 #[derive(Args, Debug)]
 pub struct HuntArgs {
     /// Evidence files or folders (EVTX, JSON, XML; .zip and .gz are opened).
-    #[arg(required = true)]
+    #[arg(required_unless_present = "store")]
     paths: Vec<PathBuf>,
+    /// Event store written by `lateral ingest`, hunted with (or instead of) the paths.
+    #[arg(long, value_name = "DIR")]
+    store: Option<PathBuf>,
     /// Hours of evidence to hunt, ending at the latest event.
     #[arg(long, default_value_t = 72.0)]
     hours_back: f64,
@@ -136,7 +141,7 @@ pub async fn hunt(a: HuntArgs) -> Result<ExitCode> {
         escalate: a.escalate,
     };
     crate::cases::check_hunt_case(&case_opts)?;
-    let engine = match crate::open_engine(&a.paths)? {
+    let engine = match crate::open_engine(&a.paths, a.store.as_deref())? {
         Ok(e) => e,
         Err(code) => return Ok(code),
     };

@@ -13,6 +13,7 @@ pub const LOOKUP_EXAMPLES: &str = "Examples:
   lateral lookup 10.0.0.130 ./evidence --hours-back 72 --format json
   lateral lookup 'AD\\docker' ./evidence --all-time
   lateral lookup 'C:\\Windows\\PSEXESVC.exe' ./evidence
+  lateral lookup 10.0.0.130 --store ./store --all-time
 
 The kind is detected from the value: an IP address, a host name or FQDN, an account
 (DOMAIN\\user or user@domain), a file hash (MD5, SHA-1, SHA-256) or a process path; a bare word
@@ -30,8 +31,11 @@ pub struct LookupArgs {
     /// The entity: IP, host name or FQDN, DOMAIN\user or user@domain, hash, or process path.
     value: String,
     /// Evidence files or folders (EVTX, JSON, XML, captures; .zip and .gz are opened).
-    #[arg(required = true)]
+    #[arg(required_unless_present = "store")]
     paths: Vec<PathBuf>,
+    /// Event store written by `lateral ingest`, read with (or instead of) the paths.
+    #[arg(long, value_name = "DIR")]
+    store: Option<PathBuf>,
     /// Hours of evidence to look at, ending at the latest event.
     #[arg(long, default_value_t = 168.0)]
     hours_back: f64,
@@ -56,7 +60,7 @@ pub async fn lookup(a: LookupArgs) -> Result<ExitCode> {
         now: false,
         all: a.all_time,
     };
-    let mut engine = match crate::open_engine(&a.paths)? {
+    let mut engine = match crate::open_engine(&a.paths, a.store.as_deref())? {
         Ok(e) => e,
         Err(code) => return Ok(code),
     };

@@ -10,6 +10,7 @@ mod mcp;
 mod output;
 mod pcap;
 mod progress;
+mod store;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,6 +47,12 @@ enum Command {
     /// Generate synthetic evidence for a lateral-movement story (serhatg, wmi-spread, psexec-chain).
     #[command(after_help = SIMULATE_EXAMPLES)]
     Simulate(SimulateArgs),
+    /// Normalise evidence into the persistent Parquet event store (idempotent).
+    #[command(after_help = store::INGEST_EXAMPLES)]
+    Ingest(store::IngestArgs),
+    /// What the event store holds, merging its small files, retention.
+    #[command(after_help = store::STORE_EXAMPLES)]
+    Store(store::StoreArgs),
     /// Search evidence with a UDM query (Google SecOps syntax or the runbook dialect).
     #[command(after_help = SEARCH_EXAMPLES)]
     Search(SearchArgs),
@@ -82,6 +89,8 @@ const SEARCH_EXAMPLES: &str = "Examples:
   lateral search ./evidence --query 'metadata.event_type = \"PROCESS_LAUNCH\" AND principal.process.file.full_path = \"C:\\Windows\\System32\\wbem\\WmiPrvSE.exe\"'
   lateral search logs/ --all-time --query 'metadata.product_event_type = \"ServiceInstalled\" AND target.process.file.full_path CONTAINS \"PSEXESVC.exe\"' --format json
   lateral search logs/ --hours-back 72 --query 'target.port = 445' --fields metadata.event_timestamp,principal.ip,target.ip
+  lateral search --store ./store --hours-back 72 --query 'principal.ip = \"10.0.0.130\"'
+  lateral search --store ./store new-logs/ --all-time --query 'target.port = 445'
 
 The window ends at the latest event in the evidence unless --now, --end or --all-time is given;
 the window used is always printed.";
@@ -89,15 +98,21 @@ the window used is always printed.";
 const SIMULATE_EXAMPLES: &str = "Examples:
   lateral simulate --scenario psexec-chain --out demo-psexec && lateral hunt demo-psexec --all-time
   lateral simulate --list
+  lateral simulate --events 1000000 --out corpus-1m && lateral ingest corpus-1m --store store
 
 Writes one NXLog-style JSON-lines file per host, with benign background activity; the same
-scenario always produces the same bytes.";
+scenario always produces the same bytes. With --events N: the three stories plus a fleet of
+workstations' ordinary activity, N events in all, streamed to disk (memory stays flat); the
+same N always produces the same bytes.";
 
 #[derive(Args, Debug)]
 struct SimulateArgs {
     /// Scenario to generate.
-    #[arg(long, required_unless_present = "list")]
+    #[arg(long, required_unless_present_any = ["list", "events"], conflicts_with = "events")]
     scenario: Option<String>,
+    /// Generate a benchmark corpus of N events: the three stories plus background noise.
+    #[arg(long, value_name = "N")]
+    events: Option<u64>,
     /// Output folder (created when missing).
     #[arg(long, required_unless_present = "list")]
     out: Option<PathBuf>,
@@ -111,6 +126,16 @@ fn simulate(a: SimulateArgs) -> Result<ExitCode> {
         for s in lateral_simulate::SCENARIOS {
             println!("{}\n  {}\n  expected: {}\n", s.name, s.summary, s.expected);
         }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let (Some(n), Some(out)) = (a.events, a.out.as_ref()) {
+        let generated = lateral_simulate::generate_corpus(n, out)?;
+        println!(
+            "{} events in {} file(s) under {}",
+            generated.events,
+            generated.files.len(),
+            out.display()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let (Some(name), Some(out)) = (a.scenario, a.out) else {
@@ -130,13 +155,16 @@ fn simulate(a: SimulateArgs) -> Result<ExitCode> {
 
 const SQL_EXAMPLES: &str = "Examples:
   lateral sql ./evidence 'SELECT \"metadata.event_type\", count(*) AS n FROM events GROUP BY 1 ORDER BY n DESC'
+  lateral sql --store ./store 'SELECT \"principal.hostname\", count(*) FROM events GROUP BY 1'
   lateral sql logs/ 'SELECT \"target.application\", \"target.process.command_line\" FROM events WHERE \"metadata.event_type\" = '\\''SERVICE_CREATION'\\''' --format json
 
-Column names contain dots: quote them with double quotes.";
+Column names contain dots: quote them with double quotes. With --store, the paths may be left
+out: the statement is then the only argument.";
 
 const STATS_EXAMPLES: &str = "Examples:
   lateral stats ./evidence
-  lateral stats triage.zip --format json";
+  lateral stats triage.zip --format json
+  lateral stats --store ./store";
 
 #[derive(Args, Debug, Clone)]
 struct WindowArgs {
@@ -189,8 +217,11 @@ enum Format {
 #[derive(Args, Debug)]
 struct SearchArgs {
     /// Evidence files or folders (EVTX, JSON, XML; .zip and .gz are opened).
-    #[arg(required = true)]
+    #[arg(required_unless_present = "store")]
     paths: Vec<PathBuf>,
+    /// Event store written by `lateral ingest`, searched with (or instead of) the paths.
+    #[arg(long, value_name = "DIR")]
+    store: Option<PathBuf>,
     /// The UDM query.
     #[arg(short, long)]
     query: String,
@@ -215,8 +246,11 @@ struct SearchArgs {
 #[derive(Args, Debug)]
 struct SqlArgs {
     /// Evidence paths followed by the SQL statement (the last argument).
-    #[arg(required = true, num_args = 2.., value_name = "PATH... SQL")]
+    #[arg(required = true, num_args = 1.., value_name = "PATH... SQL")]
     args: Vec<String>,
+    /// Event store written by `lateral ingest`, queried with (or instead of) the paths.
+    #[arg(long, value_name = "DIR")]
+    store: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
 }
@@ -229,8 +263,11 @@ enum StatsFormat {
 
 #[derive(Args, Debug)]
 struct StatsArgs {
-    #[arg(required = true)]
+    #[arg(required_unless_present = "store")]
     paths: Vec<PathBuf>,
+    /// Event store written by `lateral ingest`, described with (or instead of) the paths.
+    #[arg(long, value_name = "DIR")]
+    store: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = StatsFormat::Table)]
     format: StatsFormat,
 }
@@ -273,6 +310,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Hunt(a) => hunt::hunt(a).await,
         Command::Simulate(a) => simulate(a),
+        Command::Ingest(a) => store::ingest(a),
+        Command::Store(a) => store::store(a),
         Command::Search(a) => search(a).await,
         Command::Sql(a) => sql(a).await,
         Command::Stats(a) => stats(a).await,
@@ -302,10 +341,17 @@ fn parse_fields(names: &[String]) -> Result<Vec<Field>> {
         .collect()
 }
 
-/// Open the evidence; `Err(code)` when there is nothing readable at all (exit status 2).
-fn open_engine(paths: &[PathBuf]) -> Result<std::result::Result<Engine, ExitCode>> {
-    let engine = Engine::open(paths).context("cannot open the evidence")?;
-    if engine.sources().is_empty() {
+/// Open the evidence and the store; `Err(code)` when there is nothing readable at all (exit
+/// status 2).
+fn open_engine(
+    paths: &[PathBuf],
+    store: Option<&std::path::Path>,
+) -> Result<std::result::Result<Engine, ExitCode>> {
+    if paths.is_empty() && store.is_none() {
+        bail!("give evidence paths, --store DIR, or both");
+    }
+    let engine = Engine::open_with_store(paths, store).context("cannot open the evidence")?;
+    if engine.sources().is_empty() && engine.store().is_none() {
         output::print_issues(&engine.issues());
         eprintln!("error: no readable evidence under the given paths");
         return Ok(Err(ExitCode::from(2)));
@@ -316,7 +362,9 @@ fn open_engine(paths: &[PathBuf]) -> Result<std::result::Result<Engine, ExitCode
 /// 2 when nothing could be read at all, else 0.
 fn exit_code(engine: &Engine) -> ExitCode {
     let stats = engine.stats();
-    if stats.records.load(std::sync::atomic::Ordering::Relaxed) == 0 && !engine.issues().is_empty()
+    if engine.store().is_none()
+        && stats.records.load(std::sync::atomic::Ordering::Relaxed) == 0
+        && !engine.issues().is_empty()
     {
         ExitCode::from(2)
     } else {
@@ -346,7 +394,7 @@ async fn search(a: SearchArgs) -> Result<ExitCode> {
     if a.raw && columns.is_empty() {
         columns = lateral_model::fields::all_fields().collect();
     }
-    let engine = match open_engine(&a.paths)? {
+    let engine = match open_engine(&a.paths, a.store.as_deref())? {
         Ok(e) => e,
         Err(code) => return Ok(code),
     };
@@ -368,8 +416,11 @@ async fn sql(a: SqlArgs) -> Result<ExitCode> {
     let Some((sql, paths)) = a.args.split_last() else {
         bail!("expected evidence paths followed by a SQL statement");
     };
+    if paths.is_empty() && a.store.is_none() {
+        bail!("expected evidence paths (or --store DIR) followed by a SQL statement");
+    }
     let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
-    let engine = match open_engine(&paths)? {
+    let engine = match open_engine(&paths, a.store.as_deref())? {
         Ok(e) => e,
         Err(code) => return Ok(code),
     };
@@ -382,7 +433,7 @@ async fn sql(a: SqlArgs) -> Result<ExitCode> {
 }
 
 async fn stats(a: StatsArgs) -> Result<ExitCode> {
-    let engine = match open_engine(&a.paths)? {
+    let engine = match open_engine(&a.paths, a.store.as_deref())? {
         Ok(e) => e,
         Err(code) => return Ok(code),
     };

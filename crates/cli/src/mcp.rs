@@ -12,6 +12,7 @@ pub const MCP_EXAMPLES: &str = "Examples:
   lateral mcp --evidence ./evidence
   lateral mcp --evidence ./evidence --evidence triage.zip --db cases.db
   lateral mcp --evidence ./evidence --http 127.0.0.1:8765
+  lateral mcp --store /cases/acme/store --db cases.db
   LATERAL_MCP_TOKEN=s3cret lateral mcp --evidence ./evidence --http 0.0.0.0:8765
 
 Serves the tools of Google's secops-mcp and secops-soar servers (search_security_events,
@@ -27,6 +28,9 @@ pub struct McpArgs {
     /// Evidence file or folder to load (repeatable); read once when the server starts.
     #[arg(long, value_name = "PATH")]
     evidence: Vec<PathBuf>,
+    /// Event store written by `lateral ingest`, read with (or instead of) --evidence.
+    #[arg(long, value_name = "DIR")]
+    store: Option<PathBuf>,
     /// Case database; default: $LATERAL_DB, else ~/.local/share/lateral/cases.db.
     #[arg(long, value_name = "PATH")]
     db: Option<PathBuf>,
@@ -45,6 +49,7 @@ pub async fn mcp(a: McpArgs) -> Result<ExitCode> {
     let db = lateral_cases::resolve_db_path(a.db.clone())?;
     let config = lateral_mcp::Config {
         evidence: a.evidence.clone(),
+        store: a.store.clone(),
         db,
     };
     let state = lateral_mcp::State::load(&config)

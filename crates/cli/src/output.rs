@@ -82,12 +82,22 @@ pub fn print_issues(issues: &[ReportedIssue]) {
 fn read_summary(engine: &Engine) -> Value {
     let s = engine.stats();
     let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
-    json!({
-        "sources": engine.sources().len(),
+    let mut doc = json!({
+        "sources": engine.source_count(),
         "records_read": load(&s.records),
         "records_skipped_before_normalising": load(&s.prefiltered),
         "problems": engine.issues().len(),
-    })
+    });
+    if let Some(store) = engine.store() {
+        doc["store"] = json!({
+            "path": store.root().display().to_string(),
+            "generation": store.manifest().generation,
+            "files": store.manifest().files.len(),
+            "events": store.manifest().rows(),
+            "sources": store.manifest().sources.len(),
+        });
+    }
+    doc
 }
 
 pub fn print_search(
@@ -137,7 +147,7 @@ pub fn print_search(
             "{} event(s) matched in the window, {} shown; {} source(s) read",
             result.total,
             result.returned(),
-            engine.sources().len()
+            engine.source_count()
         );
         print_issues(&issues);
     }
@@ -304,7 +314,7 @@ pub fn print_inventory(inv: &Inventory, engine: &Engine, json_out: bool) -> Resu
         out,
         "{} events from {} source(s), {} .. {}",
         inv.total.events,
-        engine.sources().len(),
+        engine.source_count(),
         inv.total.first.as_deref().unwrap_or("-"),
         inv.total.last.as_deref().unwrap_or("-")
     )?;

@@ -51,7 +51,7 @@ pub struct ScanStats {
 }
 
 /// (logging host, canonical channel, event id); empty strings when unknown.
-pub type CoverageKey = (String, String, i64);
+pub use lateral_sources::CoverageKey;
 
 /// How many records of one kind a host logged, and when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +107,24 @@ impl Default for ScanStats {
 }
 
 impl ScanStats {
+    /// Count what a table read without this scan holds (the Parquet store, whose manifest
+    /// keeps the time range and coverage of every file), as if it had been scanned once.
+    pub fn seed(
+        &self,
+        time_range: Option<(i64, i64)>,
+        coverage: &BTreeMap<CoverageKey, CoverageCount>,
+    ) {
+        if let Some((lo, hi)) = time_range {
+            self.see_time(lo);
+            self.see_time(hi);
+        }
+        if let Ok(mut m) = self.coverage.lock() {
+            for (k, v) in coverage {
+                m.entry(k.clone()).or_default().merge(v);
+            }
+        }
+    }
+
     fn see_time(&self, micros: i64) {
         self.min_ts.fetch_min(micros, Ordering::Relaxed);
         self.max_ts.fetch_max(micros, Ordering::Relaxed);
@@ -532,32 +550,14 @@ struct BatchSink {
 
 impl BatchSink {
     fn count_record(&mut self, rec: &lateral_sources::WinRecord) {
-        let key = (
-            rec.computer.clone().unwrap_or_default(),
-            rec.canonical_channel().unwrap_or_default(),
-            rec.event_id.map(i64::from).unwrap_or(-1),
-        );
+        let key = lateral_sources::coverage::record_key(rec);
         self.coverage.entry(key).or_default().add(rec.time_micros);
     }
 
     fn count_event(&mut self, ev: &UdmEvent) {
-        // A packet capture is no host's log: its events count under no host (the principal
-        // of a captured event is a client's claimed workstation name).
-        let capture = ev.str(f::LOG_TYPE) == Some("PCAP");
-        let host = if capture {
-            ""
-        } else {
-            ev.str(f::OBSERVER_HOSTNAME)
-                .or_else(|| ev.str(f::PRINCIPAL_HOSTNAME))
-                .unwrap_or_default()
-        };
-        let channel = ev
-            .str(f::CHANNEL)
-            .or_else(|| ev.str(f::LOG_TYPE))
-            .unwrap_or_default();
-        let id = ev.int(f::EVENT_ID).unwrap_or(-1);
+        let key = lateral_sources::coverage::event_key(ev);
         self.coverage
-            .entry((host.to_string(), channel.to_string(), id))
+            .entry(key)
             .or_default()
             .add(ev.timestamp_micros());
     }

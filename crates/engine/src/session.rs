@@ -1,5 +1,9 @@
 //! The engine: a DataFusion session with the evidence registered as table `events`, UDM
 //! searches over it in a time window, and SQL for power users.
+//!
+//! The evidence is files read on the fly ([`EvidenceTable`]), a snapshot of the Parquet store
+//! (`lateral-store`), or both: then `events` is the union of the two, and every filter is
+//! pushed into both scans.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,6 +18,7 @@ use datafusion::prelude::{lit, SessionConfig, SessionContext};
 use futures::StreamExt;
 use lateral_model::{f, Field};
 use lateral_sources::{discover, ReadIssue, Source};
+use lateral_store::Snapshot;
 
 use crate::scan::{EvidenceTable, ReportedIssue, ScanStats};
 use crate::window::{Window, WindowSpec};
@@ -83,6 +88,7 @@ pub struct Engine {
     stats: Arc<ScanStats>,
     discovery_issues: Vec<ReadIssue>,
     in_memory: bool,
+    store: Option<Snapshot>,
 }
 
 impl Engine {
@@ -92,9 +98,35 @@ impl Engine {
         Self::from_sources(sources, issues)
     }
 
+    /// Discover the evidence under `paths` (may be empty) and open the store at `store`
+    /// (when given); table `events` is the evidence, the store, or the union of both.
+    pub fn open_with_store(
+        paths: &[PathBuf],
+        store: Option<&std::path::Path>,
+    ) -> Result<Engine, EngineError> {
+        let (sources, issues) = if paths.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            discover(paths)
+        };
+        let snapshot = store
+            .map(Snapshot::open)
+            .transpose()
+            .map_err(|e| EngineError::Input(format!("cannot open the store: {e}")))?;
+        Self::build(sources, issues, snapshot)
+    }
+
     pub fn from_sources(
         sources: Vec<Source>,
         discovery_issues: Vec<ReadIssue>,
+    ) -> Result<Engine, EngineError> {
+        Self::build(sources, discovery_issues, None)
+    }
+
+    fn build(
+        sources: Vec<Source>,
+        discovery_issues: Vec<ReadIssue>,
+        store: Option<Snapshot>,
     ) -> Result<Engine, EngineError> {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -102,14 +134,69 @@ impl Engine {
         let ctx = session_context(cores);
         let stats = Arc::new(ScanStats::default());
         let table = Arc::new(EvidenceTable::new(sources, stats.clone(), cores));
-        ctx.register_table(TABLE, table.clone())?;
+        match &store {
+            None => {
+                ctx.register_table(TABLE, table.clone())?;
+            }
+            Some(snapshot) => {
+                let m = snapshot.manifest();
+                let coverage = m
+                    .coverage()
+                    .into_iter()
+                    .map(|(k, (events, first, last))| {
+                        (
+                            k,
+                            crate::scan::CoverageCount {
+                                events,
+                                first: first.unwrap_or(i64::MAX),
+                                last: last.unwrap_or(i64::MIN),
+                            },
+                        )
+                    })
+                    .collect();
+                stats.seed(m.time_range(), &coverage);
+                let stored = snapshot
+                    .table()
+                    .map_err(|e| EngineError::Input(format!("cannot open the store: {e}")))?;
+                if table.sources().is_empty() {
+                    ctx.register_table(TABLE, stored)?;
+                } else {
+                    let union = ctx
+                        .read_table(table.clone())?
+                        .union(ctx.read_table(stored)?)?;
+                    ctx.register_table(TABLE, union.into_view())?;
+                }
+            }
+        }
         Ok(Engine {
             ctx,
             table,
             stats,
             discovery_issues,
             in_memory: false,
+            store,
         })
+    }
+
+    /// The store snapshot read, when one was given.
+    pub fn store(&self) -> Option<&Snapshot> {
+        self.store.as_ref()
+    }
+
+    /// Evidence sources read: files found under the paths plus the sources the store holds.
+    pub fn source_count(&self) -> usize {
+        self.table.sources().len()
+            + self
+                .store
+                .as_ref()
+                .map(|s| s.manifest().sources.len())
+                .unwrap_or(0)
+    }
+
+    /// Whether every event comes from the store, whose time range is known before any scan
+    /// (so a window anchored at the latest event is fixed before the query runs and prunes).
+    fn store_only(&self) -> bool {
+        self.store.is_some() && self.table.sources().is_empty() && !self.in_memory
     }
 
     pub fn context(&self) -> &SessionContext {
@@ -156,8 +243,10 @@ impl Engine {
         let select: Vec<Expr> = columns.iter().map(|c| column(*c)).collect();
         let table = self.ctx.table(TABLE).await?;
 
-        let (df, window) = if req.window.is_static() {
-            let window = req.window.resolve(None);
+        let (df, window) = if req.window.is_static() || self.store_only() {
+            let window = req
+                .window
+                .resolve(self.stats.time_range().map(|(_, hi)| hi));
             let filter = and_window(req.filter.clone(), &window);
             (table.filter(filter)?.select(select)?, window)
         } else {

@@ -825,7 +825,7 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
         result: "built-in technique table".into(),
     }];
     workflow.push(Step {
-        step: format!("Scan evidence once ({} source(s))", engine.sources().len()),
+        step: format!("Scan evidence once ({} source(s))", engine.source_count()),
         result: format!(
             "{} records read, {} candidate events",
             stats.records.load(std::sync::atomic::Ordering::Relaxed),
@@ -933,7 +933,7 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
             version: env!("CARGO_PKG_VERSION").to_string(),
             started: iso(started_wall.timestamp_micros()),
             duration_ms: started.elapsed().as_millis(),
-            sources: engine.sources().len(),
+            sources: engine.source_count(),
             records_read: stats.records.load(std::sync::atomic::Ordering::Relaxed),
             candidate_events: candidates,
             queries_run: pack.entries.len(),

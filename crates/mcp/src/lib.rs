@@ -59,6 +59,8 @@ pub struct Config {
     /// Evidence files or folders, read once at start-up; tools taking paths are confined to
     /// them.
     pub evidence: Vec<PathBuf>,
+    /// A Parquet event store (`lateral ingest`) read with the evidence, if any.
+    pub store: Option<PathBuf>,
     /// The case database.
     pub db: PathBuf,
 }
@@ -79,7 +81,7 @@ pub struct State {
 impl State {
     /// Read the evidence into memory and open the case store.
     pub async fn load(config: &Config) -> Result<State, McpError> {
-        let mut engine = Engine::open(&config.evidence)?;
+        let mut engine = Engine::open_with_store(&config.evidence, config.store.as_deref())?;
         let events = engine.load_into_memory().await?;
         let store = Store::open(&config.db)?;
         let pack = Pack::load(&[])?;
@@ -116,7 +118,7 @@ impl State {
 
     /// Evidence sources read.
     pub fn sources(&self) -> usize {
-        self.engine.sources().len()
+        self.engine.source_count()
     }
 }
 

@@ -22,6 +22,7 @@
 
 mod background;
 mod catalog;
+mod corpus;
 mod encode;
 mod events;
 mod host;
@@ -31,6 +32,8 @@ mod scenarios;
 mod time;
 
 use std::path::{Path, PathBuf};
+
+pub use corpus::generate_corpus;
 
 /// One scenario: its name, what happens in it, and what a hunt over it should conclude.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

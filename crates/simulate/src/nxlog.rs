@@ -128,8 +128,19 @@ fn meta(channel: Channel, id: u32) -> Meta {
 /// millisecond keep the order they were produced in), `RecordNumber` counting up per channel
 /// from `first_record[channel]`.
 pub fn render(host: &str, tz_minutes: i32, events: &mut [Event], first_record: [u64; 3]) -> String {
-    events.sort_by_key(|e| e.time);
     let mut next = first_record;
+    render_counting(host, tz_minutes, events, &mut next)
+}
+
+/// [`render`], with the next `RecordNumber` of each channel kept in `next` between calls (a
+/// host rendered day by day).
+pub fn render_counting(
+    host: &str,
+    tz_minutes: i32,
+    events: &mut [Event],
+    next: &mut [u64; 3],
+) -> String {
+    events.sort_by_key(|e| e.time);
     let mut out = String::new();
     for e in events.iter() {
         let rec = next[e.channel.index()];

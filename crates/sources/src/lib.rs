@@ -8,6 +8,7 @@
 //! It must not know about queries, hunts or output: readers hand records, UDM events and
 //! problems to a [`RecordSink`]; bad input is reported with file and position, never fatal.
 
+pub mod coverage;
 pub mod discover;
 pub mod evtx;
 pub mod evtx_fast;
@@ -22,6 +23,7 @@ pub mod sink;
 pub mod udm_json;
 pub mod xml;
 
+pub use coverage::CoverageKey;
 pub use discover::{discover, Format, Location, Source};
 pub use issue::{Position, ReadIssue};
 pub use read::{collect, collect_events, collect_paths, read_source, to_event, EventSink};
