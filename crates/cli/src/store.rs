@@ -93,8 +93,10 @@ fn on_wait(msg: &str) {
 }
 
 pub fn ingest(a: IngestArgs) -> Result<ExitCode> {
-    let mut opts = lateral_store::IngestOptions::default();
-    opts.round_bytes = a.round_mib.max(1) * 1024 * 1024;
+    let mut opts = lateral_store::IngestOptions {
+        round_bytes: a.round_mib.max(1) * 1024 * 1024,
+        ..Default::default()
+    };
     if let Some(t) = a.threads {
         opts.threads = t.max(1);
     }

@@ -93,7 +93,7 @@ fn fleet_host(i: u32, budget: u64, dir: &Path) -> Result<(u64, PathBuf), Simulat
     let user = Account::domain_user("CORP", DOMAIN_SID, &format!("user{i:05}"), 3000 + i);
     let profile = Profile {
         sysmon_network: true,
-        wmi_hosts: i % 3 == 0,
+        wmi_hosts: i.is_multiple_of(3),
         admin_chores: false,
         dc: DC,
         share_users: Vec::new(),

@@ -43,6 +43,9 @@ impl Default for Manifest {
     }
 }
 
+/// Records per (host, channel, event id): (events, first record time, last record time).
+pub type Coverage = BTreeMap<(String, String, i64), (u64, Option<i64>, Option<i64>)>;
+
 /// One published Parquet file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DataFile {
@@ -154,9 +157,8 @@ impl Manifest {
     }
 
     /// Coverage summed over every file: (host, channel, event id) → (events, first, last).
-    pub fn coverage(&self) -> BTreeMap<(String, String, i64), (u64, Option<i64>, Option<i64>)> {
-        let mut out: BTreeMap<(String, String, i64), (u64, Option<i64>, Option<i64>)> =
-            BTreeMap::new();
+    pub fn coverage(&self) -> Coverage {
+        let mut out = Coverage::new();
         for f in &self.files {
             for c in &f.coverage {
                 let e = out
