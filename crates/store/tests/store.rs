@@ -348,3 +348,30 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+#[test]
+fn a_second_writer_waits_for_the_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = dir.path().join("store");
+    let first = Writer::open(&store, &mut |m| panic!("{m}")).expect("first writer");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let path = store.clone();
+    let second = std::thread::spawn(move || {
+        let w = Writer::open(&path, &mut |m| {
+            let _ = tx.send(m.to_string());
+        })
+        .expect("second writer");
+        w.manifest().generation
+    });
+    let told = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the second writer says it waits");
+    assert!(told.contains("waiting"), "{told}");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(
+        !second.is_finished(),
+        "the second writer must wait for the lock"
+    );
+    drop(first);
+    assert_eq!(second.join().expect("join"), 0);
+}
