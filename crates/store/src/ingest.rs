@@ -45,6 +45,9 @@ pub struct IngestOptions {
     pub round_bytes: u64,
     /// Rows held in memory before the largest days are written aside.
     pub buffer_rows: usize,
+    /// A day written with at least this many rows is split into hour partitions
+    /// ([`DENSE_DAY_ROWS`] by default).
+    pub dense_day_rows: usize,
 }
 
 impl Default for IngestOptions {
@@ -55,6 +58,7 @@ impl Default for IngestOptions {
                 .unwrap_or(2),
             round_bytes: 512 * 1024 * 1024,
             buffer_rows: 400_000,
+            dense_day_rows: DENSE_DAY_ROWS,
         }
     }
 }
@@ -262,7 +266,7 @@ fn read_round(
                 Msg::Rows { day, batch, counts } => {
                     buffer.add(day, batch, counts);
                     if buffer.rows >= opts.buffer_rows {
-                        if let Err(e) = buffer.spill(writer, opts.buffer_rows / 2) {
+                        if let Err(e) = buffer.spill(writer, opts.buffer_rows / 2, opts) {
                             stop.store(true, Ordering::Relaxed);
                             failure = Some(e);
                         }
@@ -275,7 +279,7 @@ fn read_round(
     if let Some(e) = failure {
         return Err(e);
     }
-    buffer.spill(writer, 0)
+    buffer.spill(writer, 0, opts)
 }
 
 fn hash_source(src: &Source) -> std::io::Result<String> {
@@ -471,7 +475,7 @@ impl Buffer {
     }
 
     /// Write the largest days aside until at most `keep` rows are held.
-    fn spill(&mut self, writer: &mut Writer, keep: usize) -> Result<()> {
+    fn spill(&mut self, writer: &mut Writer, keep: usize, opts: &IngestOptions) -> Result<()> {
         while self.rows > keep {
             let Some(day) = self
                 .days
@@ -485,7 +489,7 @@ impl Buffer {
                 break;
             };
             self.rows -= buf.rows;
-            write_day(writer, day, buf)?;
+            write_day(writer, day, buf, opts.dense_day_rows)?;
         }
         Ok(())
     }
@@ -511,7 +515,7 @@ fn entries(counts: &HourCounts, hour: Option<u8>) -> Vec<CoverageEntry> {
 }
 
 /// Write one day's rows: one file, or one per hour when the day is dense.
-fn write_day(writer: &mut Writer, day: Day, buf: DayBuffer) -> Result<()> {
+fn write_day(writer: &mut Writer, day: Day, buf: DayBuffer, dense_day_rows: usize) -> Result<()> {
     let schema = lateral_model::schema();
     let partition = day.partition();
     let batch = concat_batches(&schema, &buf.batches).map_err(|e| StoreError::Write {
@@ -519,7 +523,7 @@ fn write_day(writer: &mut Writer, day: Day, buf: DayBuffer) -> Result<()> {
         partition: partition.clone(),
         message: e.to_string(),
     })?;
-    if day.0.is_none() || buf.rows < DENSE_DAY_ROWS {
+    if day.0.is_none() || buf.rows < dense_day_rows {
         return writer.stage(&partition, &batch, entries(&buf.counts, None));
     }
     let ts = schema

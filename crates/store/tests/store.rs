@@ -67,6 +67,7 @@ fn small_files() -> IngestOptions {
         threads: 2,
         round_bytes: 256 * 1024,
         buffer_rows: 1_500,
+        ..IngestOptions::default()
     }
 }
 
@@ -374,4 +375,44 @@ fn a_second_writer_waits_for_the_first() {
     );
     drop(first);
     assert_eq!(second.join().expect("join"), 0);
+}
+
+#[tokio::test]
+async fn dense_days_are_split_into_hour_partitions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let evidence = simulate("serhatg", dir.path());
+    let daily = dir.path().join("daily");
+    let hourly = dir.path().join("hourly");
+    ingest(
+        &daily,
+        std::slice::from_ref(&evidence),
+        &IngestOptions::default(),
+    );
+    let dense = IngestOptions {
+        dense_day_rows: 100,
+        ..IngestOptions::default()
+    };
+    ingest(&hourly, &[evidence], &dense);
+    let m = Manifest::load(&hourly).expect("m");
+    let hourly_files: Vec<_> = m
+        .files
+        .iter()
+        .filter(|f| f.partition.contains("/hour="))
+        .collect();
+    assert!(hourly_files.len() > 20, "dense days not split");
+    // A sparse day stays one partition.
+    assert!(m
+        .files
+        .iter()
+        .filter(|f| !f.partition.contains("/hour="))
+        .all(|f| f.rows < 100));
+    for f in hourly_files {
+        // Every row of an hour file is in that hour.
+        let h: i64 = f.partition[f.partition.len() - 2..].parse().expect("hour");
+        let (lo, hi) = (f.min_time.expect("lo"), f.max_time.expect("hi"));
+        assert_eq!((lo / 3_600_000_000) % 24, h, "{}", f.path);
+        assert_eq!((hi / 3_600_000_000) % 24, h, "{}", f.path);
+    }
+    assert_eq!(identities(&hourly).await, identities(&daily).await);
+    assert_eq!(Manifest::load(&daily).expect("m").coverage(), m.coverage());
 }
