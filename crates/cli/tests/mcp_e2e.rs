@@ -34,10 +34,15 @@ struct Stdio_ {
 
 impl Stdio_ {
     fn start(evidence: &Path, db: &Path) -> Stdio_ {
+        Self::start_with("--evidence", evidence, db)
+    }
+
+    /// `lateral mcp <flag> <path> --db <db>` (`--evidence` or `--store`).
+    fn start_with(flag: &str, evidence: &Path, db: &Path) -> Stdio_ {
         let mut child = Command::new(env!("CARGO_BIN_EXE_lateral"))
             .args([
                 "mcp",
-                "--evidence",
+                flag,
                 evidence.to_str().unwrap_or_default(),
                 "--db",
                 db.to_str().unwrap_or_default(),
@@ -506,4 +511,41 @@ fn lookup_reports_an_entity_as_text_and_json() {
     assert!(help.stdout.contains("Examples:"));
     let help = lateral(&["mcp", "--help"]);
     assert!(help.stdout.contains("Examples:"));
+}
+
+#[test]
+fn the_store_serves_the_same_answers_as_the_evidence() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let evidence = simulate("serhatg", dir.path());
+    let store = dir.path().join("store");
+    let out = Command::new(env!("CARGO_BIN_EXE_lateral"))
+        .args([
+            "ingest",
+            evidence.to_str().unwrap_or_default(),
+            "--store",
+            store.to_str().unwrap_or_default(),
+        ])
+        .output()
+        .expect("ingest");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut raw = Stdio_::start(&evidence, &dir.path().join("a.db"));
+    let mut stored = Stdio_::start_with("--store", &store, &dir.path().join("b.db"));
+    raw.initialize("2024-11-05");
+    stored.initialize("2024-11-05");
+    for (text, expected) in SEARCHES {
+        let args = json!({"text": text, "hours_back": 168});
+        let a = raw.call("search_security_events", args.clone());
+        let b = stored.call("search_security_events", args);
+        assert_eq!(total(&a), expected, "{text}");
+        assert_eq!(dict(&a)["events"], dict(&b)["events"], "{text}");
+    }
+    let udm = json!({"query": "target.process.file.full_path = \"WMIC.exe\"", "hours_back": 168, "max_events": 50});
+    assert_eq!(
+        dict(&raw.call("search_udm", udm.clone())),
+        dict(&stored.call("search_udm", udm))
+    );
 }
