@@ -157,8 +157,20 @@ fn store_answers_like_the_raw_evidence_and_reingest_adds_nothing() {
         ha["queries"], hb["queries"],
         "query hit counts differ over the store"
     );
-    assert_eq!(ha["graph"], hb["graph"]);
-    assert_eq!(ha["coverage"], hb["coverage"]);
+    for key in [
+        "graph",
+        "coverage",
+        "gaps",
+        "window",
+        "hosts",
+        "accounts",
+        "correlations",
+        "conclusion",
+        "evidence_hosts",
+    ] {
+        assert!(!ha[key].is_null(), "report has no {key}");
+        assert_eq!(ha[key], hb[key], "{key} differs over the store");
+    }
 
     let again = ingest(&raw, &store);
     assert!(
