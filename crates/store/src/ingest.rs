@@ -33,7 +33,7 @@ use crate::manifest::{max_opt, min_opt, CoverageEntry, SourceEntry};
 use crate::writer::{Cleanup, Writer};
 use crate::{Result, StoreError};
 
-/// Rows per batch handed from a reader to the writer.
+/// Rows a reader holds (over all days) before handing them to the writer.
 const BATCH_ROWS: usize = 8192;
 
 /// How an ingest runs.
@@ -57,7 +57,7 @@ impl Default for IngestOptions {
                 .map(|n| n.get())
                 .unwrap_or(2),
             round_bytes: 512 * 1024 * 1024,
-            buffer_rows: 400_000,
+            buffer_rows: 250_000,
             dense_day_rows: DENSE_DAY_ROWS,
         }
     }
@@ -319,6 +319,7 @@ fn read_one(
     }
     let mut sink = DaySink {
         days: BTreeMap::new(),
+        held: 0,
         tx,
         issues: Vec::new(),
         events: 0,
@@ -331,7 +332,7 @@ fn read_one(
         admit: None,
     };
     read_source(src, &opts, &mut sink);
-    sink.flush_all();
+    let _ = sink.flush_all();
     let fatal = sink.issues.iter().any(|i| i.fatal_for_file);
     if sink.events == 0 && fatal {
         if let Ok(mut s) = run_seen.lock() {
@@ -365,6 +366,8 @@ struct DayRows {
 /// Receives one source's records, maps them, and sends rows to the writer by day.
 struct DaySink<'a> {
     days: BTreeMap<Day, DayRows>,
+    /// Rows in `days`: a source spanning many days must not hold a batch per day.
+    held: usize,
     tx: &'a Sender<Msg>,
     issues: Vec<ReadIssue>,
     events: u64,
@@ -386,9 +389,10 @@ impl DaySink<'_> {
             .or_default()
             .add(record_time);
         self.events += 1;
+        self.held += 1;
         self.counters.events.fetch_add(1, Ordering::Relaxed);
-        if rows.builder.len() >= BATCH_ROWS {
-            return self.send(day);
+        if self.held >= BATCH_ROWS {
+            return self.flush_all();
         }
         if self.stop.load(Ordering::Relaxed) {
             return Flow::Stop;
@@ -420,13 +424,15 @@ impl DaySink<'_> {
         }
     }
 
-    fn flush_all(&mut self) {
+    fn flush_all(&mut self) -> Flow {
+        self.held = 0;
         let days: Vec<Day> = self.days.keys().copied().collect();
         for d in days {
             if self.send(d) == Flow::Stop {
-                return;
+                return Flow::Stop;
             }
         }
+        Flow::Continue
     }
 }
 
