@@ -17,6 +17,7 @@ pub const HUNT_EXAMPLES: &str = "Examples:
   lateral hunt ./evidence --case 3 --escalate --db cases.db
   lateral hunt --store ./store --hours-back 72
   lateral hunt --store ./store ./new-triage.zip
+  lateral hunt --store /shared/store --engine df://127.0.0.1:50050
 
 Writes lateral_movement_hunt_<scope>_<YYYYMMDD_HHMM>.md and .json into --out (./reports) and
 prints a summary. With --case ID the hunt summary (scope, every query with its hit count,
@@ -45,6 +46,10 @@ pub struct HuntArgs {
     /// Event store written by `lateral ingest`, hunted with (or instead of) the paths.
     #[arg(long, value_name = "DIR")]
     store: Option<PathBuf>,
+    /// Run the hunt's scan on a Ballista cluster (`lateral cluster`) (the rest of the hunt runs here);
+    /// needs --store DIR at a path every executor can read.
+    #[arg(long, value_name = "df://HOST:PORT", requires = "store")]
+    engine: Option<String>,
     /// Hours of evidence to hunt, ending at the latest event.
     #[arg(long, default_value_t = 72.0)]
     hours_back: f64,
@@ -141,7 +146,7 @@ pub async fn hunt(a: HuntArgs) -> Result<ExitCode> {
         escalate: a.escalate,
     };
     crate::cases::check_hunt_case(&case_opts)?;
-    let engine = match crate::open_engine(&a.paths, a.store.as_deref())? {
+    let engine = match crate::open_engine(&a.paths, a.store.as_deref(), a.engine.as_deref()).await? {
         Ok(e) => e,
         Err(code) => return Ok(code),
     };

@@ -60,7 +60,7 @@ pub async fn lookup(a: LookupArgs) -> Result<ExitCode> {
         now: false,
         all: a.all_time,
     };
-    let mut engine = match crate::open_engine(&a.paths, a.store.as_deref())? {
+    let mut engine = match crate::open_engine(&a.paths, a.store.as_deref(), None).await? {
         Ok(e) => e,
         Err(code) => return Ok(code),
     };

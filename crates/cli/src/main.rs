@@ -3,6 +3,8 @@
 //! beyond argument handling, progress display and exit codes.
 
 mod cases;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod hunt;
 mod intel;
 mod lookup;
@@ -74,6 +76,11 @@ enum Command {
     /// Serve SecOps- and SOAR-compatible MCP tools over the evidence (stdio or HTTP).
     #[command(after_help = mcp::MCP_EXAMPLES)]
     Mcp(mcp::McpArgs),
+    /// Start a Ballista scheduler or executor: run searches, SQL, stats and hunts over a store
+    /// on a cluster (`--engine df://HOST:PORT`).
+    #[cfg(feature = "cluster")]
+    #[command(after_help = cluster::CLUSTER_EXAMPLES)]
+    Cluster(cluster::ClusterArgs),
     /// List the event fields (UDM paths) with their types and meaning.
     #[command(
         after_help = "Example:\n  lateral fields\n  lateral fields --format md > docs/schema.md"
@@ -91,6 +98,7 @@ const SEARCH_EXAMPLES: &str = "Examples:
   lateral search logs/ --hours-back 72 --query 'target.port = 445' --fields metadata.event_timestamp,principal.ip,target.ip
   lateral search --store ./store --hours-back 72 --query 'principal.ip = \"10.0.0.130\"'
   lateral search --store ./store new-logs/ --all-time --query 'target.port = 445'
+  lateral search --store /shared/store --engine df://127.0.0.1:50050 --all-time --query 'target.port = 445'
 
 The window ends at the latest event in the evidence unless --now, --end or --all-time is given;
 the window used is always printed.";
@@ -156,6 +164,7 @@ fn simulate(a: SimulateArgs) -> Result<ExitCode> {
 const SQL_EXAMPLES: &str = "Examples:
   lateral sql ./evidence 'SELECT \"metadata.event_type\", count(*) AS n FROM events GROUP BY 1 ORDER BY n DESC'
   lateral sql --store ./store 'SELECT \"principal.hostname\", count(*) FROM events GROUP BY 1'
+  lateral sql --store /shared/store --engine df://127.0.0.1:50050 'SELECT count(*) FROM events'
   lateral sql logs/ 'SELECT \"target.application\", \"target.process.command_line\" FROM events WHERE \"metadata.event_type\" = '\\''SERVICE_CREATION'\\''' --format json
 
 Column names contain dots: quote them with double quotes. With --store, the paths may be left
@@ -164,7 +173,8 @@ out: the statement is then the only argument.";
 const STATS_EXAMPLES: &str = "Examples:
   lateral stats ./evidence
   lateral stats triage.zip --format json
-  lateral stats --store ./store";
+  lateral stats --store ./store
+  lateral stats --store /shared/store --engine df://127.0.0.1:50050";
 
 #[derive(Args, Debug, Clone)]
 struct WindowArgs {
@@ -222,6 +232,10 @@ struct SearchArgs {
     /// Event store written by `lateral ingest`, searched with (or instead of) the paths.
     #[arg(long, value_name = "DIR")]
     store: Option<PathBuf>,
+    /// Run the query on a Ballista cluster (`lateral cluster`) instead of in this process;
+    /// needs --store DIR at a path every executor can read.
+    #[arg(long, value_name = "df://HOST:PORT", requires = "store")]
+    engine: Option<String>,
     /// The UDM query.
     #[arg(short, long)]
     query: String,
@@ -251,6 +265,10 @@ struct SqlArgs {
     /// Event store written by `lateral ingest`, queried with (or instead of) the paths.
     #[arg(long, value_name = "DIR")]
     store: Option<PathBuf>,
+    /// Run the query on a Ballista cluster (`lateral cluster`) instead of in this process;
+    /// needs --store DIR at a path every executor can read.
+    #[arg(long, value_name = "df://HOST:PORT", requires = "store")]
+    engine: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
 }
@@ -268,6 +286,10 @@ struct StatsArgs {
     /// Event store written by `lateral ingest`, described with (or instead of) the paths.
     #[arg(long, value_name = "DIR")]
     store: Option<PathBuf>,
+    /// Run the query on a Ballista cluster (`lateral cluster`) instead of in this process;
+    /// needs --store DIR at a path every executor can read.
+    #[arg(long, value_name = "df://HOST:PORT", requires = "store")]
+    engine: Option<String>,
     #[arg(long, value_enum, default_value_t = StatsFormat::Table)]
     format: StatsFormat,
 }
@@ -320,6 +342,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Intel(a) => intel::intel(a),
         Command::Lookup(a) => lookup::lookup(a).await,
         Command::Mcp(a) => mcp::mcp(a).await,
+        #[cfg(feature = "cluster")]
+        Command::Cluster(a) => cluster::cluster(a).await,
         Command::Fields(a) => {
             output::print_fields(a.format == FieldsFormat::Md, a.format == FieldsFormat::Json)?;
             Ok(ExitCode::SUCCESS)
@@ -341,12 +365,17 @@ fn parse_fields(names: &[String]) -> Result<Vec<Field>> {
         .collect()
 }
 
-/// Open the evidence and the store; `Err(code)` when there is nothing readable at all (exit
-/// status 2).
-fn open_engine(
+/// Open the evidence and the store, or with `cluster` (`df://HOST:PORT`) the store on a
+/// session whose plans run on that Ballista cluster; `Err(code)` when there is nothing
+/// readable at all (exit status 2).
+async fn open_engine(
     paths: &[PathBuf],
     store: Option<&std::path::Path>,
+    cluster: Option<&str>,
 ) -> Result<std::result::Result<Engine, ExitCode>> {
+    if let Some(url) = cluster {
+        return open_remote(url, paths, store).await.map(Ok);
+    }
     if paths.is_empty() && store.is_none() {
         bail!("give evidence paths, --store DIR, or both");
     }
@@ -357,6 +386,24 @@ fn open_engine(
         return Ok(Err(ExitCode::from(2)));
     }
     Ok(Ok(engine))
+}
+
+#[cfg(feature = "cluster")]
+async fn open_remote(
+    url: &str,
+    paths: &[PathBuf],
+    store: Option<&std::path::Path>,
+) -> Result<Engine> {
+    cluster::open_remote(url, paths, store).await
+}
+
+#[cfg(not(feature = "cluster"))]
+async fn open_remote(
+    url: &str,
+    _paths: &[PathBuf],
+    _store: Option<&std::path::Path>,
+) -> Result<Engine> {
+    bail!("--engine {url}: this lateral was built without the `cluster` feature (cargo build --features cluster)")
 }
 
 /// 2 when nothing could be read at all, else 0.
@@ -394,7 +441,7 @@ async fn search(a: SearchArgs) -> Result<ExitCode> {
     if a.raw && columns.is_empty() {
         columns = lateral_model::fields::all_fields().collect();
     }
-    let engine = match open_engine(&a.paths, a.store.as_deref())? {
+    let engine = match open_engine(&a.paths, a.store.as_deref(), a.engine.as_deref()).await? {
         Ok(e) => e,
         Err(code) => return Ok(code),
     };
@@ -420,7 +467,7 @@ async fn sql(a: SqlArgs) -> Result<ExitCode> {
         bail!("expected evidence paths (or --store DIR) followed by a SQL statement");
     }
     let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
-    let engine = match open_engine(&paths, a.store.as_deref())? {
+    let engine = match open_engine(&paths, a.store.as_deref(), a.engine.as_deref()).await? {
         Ok(e) => e,
         Err(code) => return Ok(code),
     };
@@ -433,7 +480,7 @@ async fn sql(a: SqlArgs) -> Result<ExitCode> {
 }
 
 async fn stats(a: StatsArgs) -> Result<ExitCode> {
-    let engine = match open_engine(&a.paths, a.store.as_deref())? {
+    let engine = match open_engine(&a.paths, a.store.as_deref(), a.engine.as_deref()).await? {
         Ok(e) => e,
         Err(code) => return Ok(code),
     };

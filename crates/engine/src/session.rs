@@ -113,25 +113,40 @@ impl Engine {
             .map(Snapshot::open)
             .transpose()
             .map_err(|e| EngineError::Input(format!("cannot open the store: {e}")))?;
-        Self::build(sources, issues, snapshot)
+        Self::build(sources, issues, snapshot, None)
+    }
+
+    /// Open the store at `store` as table `events` on a session made elsewhere, e.g. one whose
+    /// plans run on a cluster (`lateral-cluster`). Only the store can be read this way: its
+    /// snapshot is a plain Parquet listing table any DataFusion executor can run, whereas the
+    /// evidence scan is a provider of this process. The session must have lateral's query
+    /// functions registered.
+    pub fn open_store_on(
+        store: &std::path::Path,
+        ctx: SessionContext,
+    ) -> Result<Engine, EngineError> {
+        let snapshot = Snapshot::open(store)
+            .map_err(|e| EngineError::Input(format!("cannot open the store: {e}")))?;
+        Self::build(Vec::new(), Vec::new(), Some(snapshot), Some(ctx))
     }
 
     pub fn from_sources(
         sources: Vec<Source>,
         discovery_issues: Vec<ReadIssue>,
     ) -> Result<Engine, EngineError> {
-        Self::build(sources, discovery_issues, None)
+        Self::build(sources, discovery_issues, None, None)
     }
 
     fn build(
         sources: Vec<Source>,
         discovery_issues: Vec<ReadIssue>,
         store: Option<Snapshot>,
+        ctx: Option<SessionContext>,
     ) -> Result<Engine, EngineError> {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
-        let ctx = session_context(cores);
+        let ctx = ctx.unwrap_or_else(|| session_context(cores));
         let stats = Arc::new(ScanStats::default());
         let table = Arc::new(EvidenceTable::new(sources, stats.clone(), cores));
         match &store {

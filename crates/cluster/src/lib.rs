@@ -1,0 +1,254 @@
+//! # lateral-cluster
+//!
+//! Owns lateral's scale-out on Apache DataFusion Ballista, and is the only crate that depends
+//! on Ballista: it starts a Ballista scheduler ([`run_scheduler`]) and executor
+//! ([`run_executor`]) inside the `lateral` binary with lateral's UDM query functions
+//! (`lateral_query::udfs()`) registered on both, and builds the client session
+//! ([`remote_context`]) that sends the engine's logical plans to a scheduler given as
+//! `df://HOST:PORT`.
+//!
+//! It must not build queries, register tables or decide what a query means: the engine
+//! (`lateral-engine`) plans over whatever `SessionContext` it is given, and the same logical
+//! plans run embedded or here. It must not add cluster code of its own (scheduling, shuffles,
+//! retries are Ballista's), and it must not accept a non-loopback address unless the caller
+//! says so explicitly: Ballista has no authentication and its traffic is not encrypted.
+
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ballista::prelude::{SessionConfigExt, SessionContextExt};
+use ballista_core::registry::BallistaFunctionRegistry;
+use ballista_executor::executor_process::{start_executor_process, ExecutorProcessConfig};
+use ballista_scheduler::cluster::BallistaCluster;
+use ballista_scheduler::config::SchedulerConfig;
+use ballista_scheduler::scheduler_process::start_server;
+use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::execution::FunctionRegistry;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+/// Default partitions a cluster query is planned with (Ballista's own default is 16, tuned
+/// for large clusters; two small executors do better with fewer, larger tasks).
+pub const DEFAULT_PARTITIONS: usize = 4;
+
+/// Seconds between an executor's heartbeats (Ballista: 60).
+pub const HEARTBEAT_SECONDS: u64 = 5;
+/// Seconds without a heartbeat before the scheduler drops an executor and runs its tasks
+/// again elsewhere (Ballista: 180). With executors killed rather than stopped, this bounds how
+/// long a query waits for the work a dead executor held.
+pub const EXECUTOR_TIMEOUT_SECONDS: u64 = 20;
+
+/// Cluster errors.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("{0}")]
+    Address(String),
+    #[error("{addr} is not a loopback address: Ballista has no authentication and no TLS, so anyone who can reach the port can run queries over every file the executors can read; pass --allow-remote to bind it anyway (see docs/cluster.md)")]
+    NotLoopback { addr: String },
+    #[error("{0:?} is not a cluster URL: expected df://HOST:PORT")]
+    Url(String),
+    #[error("cannot create the work folder {path}: {source}")]
+    WorkDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("ballista: {0}")]
+    Ballista(#[from] ballista_core::error::BallistaError),
+    #[error("query engine: {0}")]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+}
+
+/// Resolve `addr` (`HOST:PORT`, or `HOST` with `default_port`) to one socket address and
+/// check it is loopback unless `allow_remote`.
+pub fn resolve(addr: &str, default_port: u16, allow_remote: bool) -> Result<SocketAddr, ClusterError> {
+    let with_port = if addr.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+        && !addr.ends_with(']')
+    {
+        addr.to_string()
+    } else {
+        format!("{addr}:{default_port}")
+    };
+    let resolved = with_port
+        .to_socket_addrs()
+        .map_err(|e| ClusterError::Address(format!("cannot resolve {addr:?}: {e}")))?
+        .next()
+        .ok_or_else(|| ClusterError::Address(format!("{addr:?} resolves to no address")))?;
+    ensure_allowed(resolved.ip(), addr, allow_remote)?;
+    Ok(resolved)
+}
+
+/// `Err(NotLoopback)` when `ip` is not a loopback address and `allow_remote` is false; `shown`
+/// is the address as the operator wrote it.
+pub fn ensure_allowed(ip: IpAddr, shown: &str, allow_remote: bool) -> Result<(), ClusterError> {
+    if !allow_remote && !is_loopback(ip) {
+        return Err(ClusterError::NotLoopback {
+            addr: shown.to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn is_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v| v.is_loopback()),
+    }
+}
+
+/// `df://HOST:PORT` → (`HOST`, `PORT`); the port defaults to 50050.
+pub fn parse_url(url: &str) -> Result<(String, u16), ClusterError> {
+    let rest = url
+        .strip_prefix("df://")
+        .ok_or_else(|| ClusterError::Url(url.to_string()))?;
+    let rest = rest.trim_end_matches('/');
+    if rest.is_empty() || rest.contains('/') {
+        return Err(ClusterError::Url(url.to_string()));
+    }
+    match rest.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() => {
+            let port = port
+                .parse::<u16>()
+                .map_err(|_| ClusterError::Url(url.to_string()))?;
+            Ok((host.to_string(), port))
+        }
+        Some(_) => Err(ClusterError::Url(url.to_string())),
+        None => Ok((rest.to_string(), 50050)),
+    }
+}
+
+/// A client session whose queries run on the Ballista scheduler at `url` (`df://HOST:PORT`),
+/// with lateral's query functions registered and `partitions` target partitions. The session
+/// connects lazily: an unreachable scheduler is reported by the first query.
+pub async fn remote_context(url: &str, partitions: usize) -> Result<SessionContext, ClusterError> {
+    let (host, port) = parse_url(url)?;
+    let config = SessionConfig::new_with_ballista()
+        .with_target_partitions(partitions.max(1))
+        .with_information_schema(true);
+    let mut state = SessionStateBuilder::new()
+        .with_default_features()
+        .with_config(config)
+        .build();
+    register_udfs(&mut state)?;
+    let ctx = SessionContext::remote_with_state(&format!("df://{host}:{port}"), state).await?;
+    Ok(ctx)
+}
+
+fn register_udfs(registry: &mut dyn FunctionRegistry) -> Result<(), ClusterError> {
+    for udf in lateral_query::udfs() {
+        registry.register_udf(Arc::new(udf))?;
+    }
+    Ok(())
+}
+
+/// Start a scheduler listening on `bind`; runs until the process ends.
+pub async fn run_scheduler(bind: SocketAddr) -> Result<(), ClusterError> {
+    let host = bind.ip().to_string();
+    let mut config = SchedulerConfig::default()
+        .with_hostname(host.clone())
+        .with_port(bind.port())
+        .with_enable_embedded_flight_proxy(false)
+        .with_override_session_builder(Arc::new(|cfg: SessionConfig| {
+            let mut state = ballista_core::utils::default_session_builder(cfg)?;
+            for udf in lateral_query::udfs() {
+                state.register_udf(Arc::new(udf))?;
+            }
+            Ok(state)
+        }));
+    config.bind_host = host;
+    config.executor_timeout_seconds = EXECUTOR_TIMEOUT_SECONDS;
+    config.no_executors_grace_period_seconds = EXECUTOR_TIMEOUT_SECONDS;
+    config.expire_dead_executor_interval_seconds = HEARTBEAT_SECONDS;
+    let cluster = BallistaCluster::new_from_config(&config).await?;
+    start_server(cluster, bind, Arc::new(config)).await?;
+    Ok(())
+}
+
+/// How to start an executor.
+#[derive(Debug, Clone)]
+pub struct ExecutorOptions {
+    /// The scheduler to register with.
+    pub scheduler: SocketAddr,
+    /// Address the executor listens on.
+    pub bind: IpAddr,
+    /// Host name or address advertised to clients and other executors (they fetch results
+    /// and shuffle data from it).
+    pub external_host: String,
+    /// Arrow Flight port (shuffle data and results).
+    pub flight_port: u16,
+    /// gRPC port (task launch).
+    pub grpc_port: u16,
+    /// Folder for shuffle files; created when missing.
+    pub work_dir: PathBuf,
+    /// Tasks run at once.
+    pub vcores: usize,
+}
+
+/// Start an executor registered with a scheduler; returns after SIGTERM or Ctrl-C.
+pub async fn run_executor(opts: ExecutorOptions) -> Result<(), ClusterError> {
+    std::fs::create_dir_all(&opts.work_dir).map_err(|source| ClusterError::WorkDir {
+        path: opts.work_dir.clone(),
+        source,
+    })?;
+    let work_dir = std::fs::canonicalize(&opts.work_dir).map_err(|source| ClusterError::WorkDir {
+        path: opts.work_dir.clone(),
+        source,
+    })?;
+    let mut registry = BallistaFunctionRegistry::default();
+    for udf in lateral_query::udfs() {
+        registry
+            .scalar_functions
+            .insert(udf.name().to_string(), Arc::new(udf));
+    }
+    let mut c = ExecutorProcessConfig::default();
+    c.bind_host = opts.bind.to_string();
+    c.external_host = Some(opts.external_host.clone());
+    c.port = opts.flight_port;
+    c.grpc_port = opts.grpc_port;
+    c.scheduler_host = opts.scheduler.ip().to_string();
+    c.scheduler_port = opts.scheduler.port();
+    c.work_dir = Some(work_dir.to_string_lossy().into_owned());
+    c.vcores = opts.vcores.max(1);
+    c.job_data_clean_up_interval_seconds = 60;
+    c.executor_heartbeat_interval_seconds = HEARTBEAT_SECONDS;
+    c.override_function_registry = Some(Arc::new(registry));
+    start_executor_process(Arc::new(c)).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            parse_url("df://127.0.0.1:5000").ok(),
+            Some(("127.0.0.1".to_string(), 5000))
+        );
+        assert_eq!(
+            parse_url("df://localhost").ok(),
+            Some(("localhost".to_string(), 50050))
+        );
+        assert!(parse_url("http://127.0.0.1:5000").is_err());
+        assert!(parse_url("df://:5000").is_err());
+        assert!(parse_url("df://h:notaport").is_err());
+    }
+
+    #[test]
+    fn loopback_only_unless_allowed() {
+        assert!(resolve("127.0.0.1:50050", 1, false).is_ok());
+        assert_eq!(
+            resolve("127.0.0.1", 50050, false).ok().map(|a| a.port()),
+            Some(50050)
+        );
+        assert!(matches!(
+            resolve("10.1.2.3:50050", 1, false),
+            Err(ClusterError::NotLoopback { .. })
+        ));
+        assert!(resolve("10.1.2.3:50050", 1, true).is_ok());
+        assert!(matches!(
+            resolve("0.0.0.0:50050", 1, false),
+            Err(ClusterError::NotLoopback { .. })
+        ));
+    }
+}
