@@ -146,7 +146,8 @@ pub async fn hunt(a: HuntArgs) -> Result<ExitCode> {
         escalate: a.escalate,
     };
     crate::cases::check_hunt_case(&case_opts)?;
-    let engine = match crate::open_engine(&a.paths, a.store.as_deref(), a.engine.as_deref()).await? {
+    let engine = match crate::open_engine(&a.paths, a.store.as_deref(), a.engine.as_deref()).await?
+    {
         Ok(e) => e,
         Err(code) => return Ok(code),
     };

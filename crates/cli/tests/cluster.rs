@@ -123,7 +123,11 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        for c in self.executors.iter_mut().chain(std::iter::once(&mut self.scheduler)) {
+        for c in self
+            .executors
+            .iter_mut()
+            .chain(std::iter::once(&mut self.scheduler))
+        {
             let _ = c.kill();
             let _ = c.wait();
         }
@@ -184,7 +188,14 @@ fn scrub(v: Value) -> Value {
                 .filter(|(k, _)| {
                     !matches!(
                         k.as_str(),
-                        "generated_at" | "elapsed_ms" | "duration_ms" | "timings" | "ms" | "seconds"
+                        "generated"
+                            | "started"
+                            | "generated_at"
+                            | "elapsed_ms"
+                            | "duration_ms"
+                            | "timings"
+                            | "ms"
+                            | "seconds"
                     )
                 })
                 .map(|(k, v)| (k, scrub(v)))
@@ -236,7 +247,10 @@ fn cluster_answers_like_the_embedded_engine() {
         for window in [&["--all-time"][..], &["--hours-back", "24"][..]] {
             let local = search(&store, None, q, window);
             let remote = search(&store, url, q, window);
-            assert_eq!(local, remote, "search {q} {window:?} differs on the cluster");
+            assert_eq!(
+                local, remote,
+                "search {q} {window:?} differs on the cluster"
+            );
         }
     }
     let total = search(&store, None, QUERIES[0], &["--all-time"]);
@@ -250,9 +264,17 @@ fn cluster_answers_like_the_embedded_engine() {
             local.as_array().is_some_and(|r| !r.is_empty()),
             "{st}: no rows"
         );
-        assert_eq!(local, sql(&store, url, st), "sql {st} differs on the cluster");
+        assert_eq!(
+            local,
+            sql(&store, url, st),
+            "sql {st} differs on the cluster"
+        );
     }
-    assert_eq!(stats(&store, None), stats(&store, url), "stats differ on the cluster");
+    assert_eq!(
+        stats(&store, None),
+        stats(&store, url),
+        "stats differ on the cluster"
+    );
 
     for window in [&["--all-time"][..], &["--hours-back", "72"][..]] {
         let local = hunt(&store, None, &dir.path().join("r1"), window);
@@ -261,7 +283,20 @@ fn cluster_answers_like_the_embedded_engine() {
             local["findings"].as_array().is_some_and(|f| !f.is_empty()),
             "no findings {window:?}"
         );
-        assert_eq!(local, remote, "hunt report {window:?} differs on the cluster");
+        let keys: Vec<String> = local
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        for key in keys {
+            assert_eq!(
+                local[&key], remote[&key],
+                "hunt report {window:?}: {key} differs on the cluster"
+            );
+        }
+        assert_eq!(
+            local, remote,
+            "hunt report {window:?} differs on the cluster"
+        );
     }
 }
 
@@ -313,11 +348,22 @@ fn non_loopback_addresses_need_allow_remote() {
         &["cluster", "scheduler", "--bind", "0.0.0.0:50050"][..],
         &["cluster", "scheduler", "--bind", "192.0.2.1"][..],
         &["cluster", "executor", "--scheduler", "192.0.2.1:50050"][..],
-        &["cluster", "executor", "--scheduler", "127.0.0.1:50050", "--bind", "0.0.0.0"][..],
+        &[
+            "cluster",
+            "executor",
+            "--scheduler",
+            "127.0.0.1:50050",
+            "--bind",
+            "0.0.0.0",
+        ][..],
     ] {
         let out = lateral(args);
         assert_ne!(out.code, 0, "{args:?}");
-        assert!(out.stderr.contains("--allow-remote"), "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("--allow-remote"),
+            "{args:?}: {}",
+            out.stderr
+        );
     }
 }
 

@@ -60,8 +60,14 @@ pub enum ClusterError {
 
 /// Resolve `addr` (`HOST:PORT`, or `HOST` with `default_port`) to one socket address and
 /// check it is loopback unless `allow_remote`.
-pub fn resolve(addr: &str, default_port: u16, allow_remote: bool) -> Result<SocketAddr, ClusterError> {
-    let with_port = if addr.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+pub fn resolve(
+    addr: &str,
+    default_port: u16,
+    allow_remote: bool,
+) -> Result<SocketAddr, ClusterError> {
+    let with_port = if addr
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
         && !addr.ends_with(']')
     {
         addr.to_string()
@@ -189,10 +195,11 @@ pub async fn run_executor(opts: ExecutorOptions) -> Result<(), ClusterError> {
         path: opts.work_dir.clone(),
         source,
     })?;
-    let work_dir = std::fs::canonicalize(&opts.work_dir).map_err(|source| ClusterError::WorkDir {
-        path: opts.work_dir.clone(),
-        source,
-    })?;
+    let work_dir =
+        std::fs::canonicalize(&opts.work_dir).map_err(|source| ClusterError::WorkDir {
+            path: opts.work_dir.clone(),
+            source,
+        })?;
     let mut registry = BallistaFunctionRegistry::default();
     for udf in lateral_query::udfs() {
         registry
