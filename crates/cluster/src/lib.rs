@@ -206,18 +206,20 @@ pub async fn run_executor(opts: ExecutorOptions) -> Result<(), ClusterError> {
             .scalar_functions
             .insert(udf.name().to_string(), Arc::new(udf));
     }
-    let mut c = ExecutorProcessConfig::default();
-    c.bind_host = opts.bind.to_string();
-    c.external_host = Some(opts.external_host.clone());
-    c.port = opts.flight_port;
-    c.grpc_port = opts.grpc_port;
-    c.scheduler_host = opts.scheduler.ip().to_string();
-    c.scheduler_port = opts.scheduler.port();
-    c.work_dir = Some(work_dir.to_string_lossy().into_owned());
-    c.vcores = opts.vcores.max(1);
-    c.job_data_clean_up_interval_seconds = 60;
-    c.executor_heartbeat_interval_seconds = HEARTBEAT_SECONDS;
-    c.override_function_registry = Some(Arc::new(registry));
+    let c = ExecutorProcessConfig {
+        bind_host: opts.bind.to_string(),
+        external_host: Some(opts.external_host.clone()),
+        port: opts.flight_port,
+        grpc_port: opts.grpc_port,
+        scheduler_host: opts.scheduler.ip().to_string(),
+        scheduler_port: opts.scheduler.port(),
+        work_dir: Some(work_dir.to_string_lossy().into_owned()),
+        vcores: opts.vcores.max(1),
+        job_data_clean_up_interval_seconds: 60,
+        executor_heartbeat_interval_seconds: HEARTBEAT_SECONDS,
+        override_function_registry: Some(Arc::new(registry)),
+        ..ExecutorProcessConfig::default()
+    };
     start_executor_process(Arc::new(c)).await?;
     Ok(())
 }
