@@ -7,7 +7,8 @@
 //! closest before `around` (else the first after it); a parent is the latest launch of the
 //! parent pid at or before its child's launch; children are launches naming the pid as parent
 //! after the process started and before the pid was launched again. Sysmon event 1 and
-//! Security 4688 of the same launch (same pid, image and second) count once.
+//! Security 4688 of the same launch (same pid, image and second) count once. Command lines
+//! have their credentials masked, as in hunt findings.
 
 use std::collections::BTreeMap;
 
@@ -119,7 +120,8 @@ fn launch(row: &Json, ts: i64) -> Option<Launch> {
             pid,
             parent_pid: i(row, f::PRINCIPAL_PID),
             image: s(row, f::TARGET_PATH),
-            command_line: s(row, f::TARGET_CMD),
+            command_line: s(row, f::TARGET_CMD)
+                .map(|c| lateral_analysis::mask_credentials(&c).text),
             user,
             launched: Some(lateral_engine::format_micros(ts)),
             parent_image: s(row, f::PRINCIPAL_PATH),

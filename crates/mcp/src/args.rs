@@ -108,6 +108,9 @@ pub struct SearchUdmArgs {
     pub end_time: Option<String>,
     #[serde(default, deserialize_with = "lenient_opt_i64")]
     pub max_events: Option<i64>,
+    /// Extension: also return each event's original record (XML or JSON text) as "raw".
+    #[serde(default)]
+    pub include_raw: bool,
     pub project_id: Option<String>,
     pub customer_id: Option<String>,
     pub region: Option<String>,

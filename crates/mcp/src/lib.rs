@@ -241,13 +241,19 @@ impl Server {
         filter: datafusion::logical_expr::Expr,
         window: WindowSpec,
         max: Option<i64>,
+        include_raw: bool,
     ) -> Result<Value, String> {
         let limit = max.map(|m| m.clamp(0, 100_000) as usize);
+        let columns = if include_raw {
+            lateral_model::fields::all_fields().collect()
+        } else {
+            Vec::new()
+        };
         let req = SearchRequest {
             filter,
             window,
             limit,
-            columns: Vec::new(),
+            columns,
         };
         let found = self
             .state
@@ -260,13 +266,23 @@ impl Server {
         let events: Vec<Value> = rows
             .into_iter()
             .zip(flat)
-            .map(|(udm, flat)| {
+            .map(|(mut udm, flat)| {
                 let file = flat["lateral.source_file"]
                     .as_str()
                     .unwrap_or_default()
                     .to_string();
                 let record = flat["lateral.record_number"].as_i64().unwrap_or_default();
-                json!({ "name": format!("{file}#{record}"), "udm": udm })
+                if !include_raw {
+                    return json!({ "name": format!("{file}#{record}"), "udm": udm });
+                }
+                if let Some(Value::Object(l)) = udm.get_mut("lateral") {
+                    l.remove("raw");
+                }
+                json!({
+                    "name": format!("{file}#{record}"),
+                    "udm": udm,
+                    "raw": flat.get("lateral.raw").cloned().unwrap_or(Value::Null),
+                })
             })
             .collect();
         let returned = events.len();
@@ -469,7 +485,7 @@ impl Server {
         if let Some(h) = hours {
             w.hours_back = h;
         }
-        match self.search(filter, w, Some(a.max_events)).await {
+        match self.search(filter, w, Some(a.max_events), false).await {
             Ok(events) => dict(json!({ "udm_query": udm, "events": events })),
             Err(e) => fail(Some(udm), e),
         }
@@ -477,7 +493,8 @@ impl Server {
 
     /// Run a UDM search query (SecOps syntax or the runbook dialect) over the loaded evidence,
     /// without translation. Returns events in UDM form (camelCase), their total and whether
-    /// more were found than returned.
+    /// more were found than returned; with include_raw, each event also carries the original
+    /// record (XML or JSON text) as read.
     #[tool]
     async fn search_udm(&self, Parameters(a): Parameters<SearchUdmArgs>) -> ToolResult {
         let fail = |e: String| dict(json!({"error": e, "events": []}));
@@ -493,7 +510,10 @@ impl Server {
             Ok(w) => w,
             Err(e) => return fail(e),
         };
-        match self.search(filter, w, a.max_events.or(Some(10_000))).await {
+        match self
+            .search(filter, w, a.max_events.or(Some(10_000)), a.include_raw)
+            .await
+        {
             Ok(v) => dict(v),
             Err(e) => fail(e),
         }
