@@ -163,6 +163,11 @@ fn cline_over_stdio_replays_the_runbook_on_serhatg() {
         "list_alerts_by_case",
         "list_events_by_alert",
         "run_lateral_movement_hunt",
+        "get_ioc_matches",
+        "export_udm_search_csv",
+        "find_udm_field_values",
+        "analyze_pcap",
+        "process_tree",
     ] {
         assert!(names.contains(&want), "{want} missing from {names:?}");
     }
@@ -724,7 +729,7 @@ fn replay_runbook(c: &mut dyn Mcp, story: &Story) {
         );
         let text = content_text(&r);
         assert!(
-            text.starts_with(&format!("Entity Summary for")),
+            text.starts_with("Entity Summary for "),
             "{who}: lookup_entity {e}: {text}"
         );
         for section in [

@@ -5,15 +5,18 @@
 //! answered from local evidence held in memory, the lateral-movement hunt, the ATT&CK
 //! knowledge base and the case store; the stdio and streamable-HTTP transports (loopback
 //! only unless a bearer token is configured; the token is checked on every request); and the
-//! plain-English translator of `search_security_events` ([`translate`]).
+//! plain-English translator of `search_security_events` ([`translate`]); the local IOC lists
+//! given with `--ioc`; and the confinement of every path a tool receives to the evidence
+//! roots ([`Server::confined`]).
 //!
 //! Wire behaviour follows the Python servers: unknown arguments are ignored, numbers may come
 //! as strings, backend errors are tool content (not protocol errors), and dict results are
 //! sent as indented JSON text plus `structuredContent: {"result": ...}`.
 //!
 //! It must not parse evidence formats, compile queries to SQL text, decide what is suspicious
-//! (the hunt does) or store cases itself (lateral-cases does); it holds no logic those crates
-//! own, only the mapping from tool calls to them.
+//! (the hunt does), analyse processes, IOC sightings or captures (lateral-lookup and
+//! lateral-pcap do) or store cases itself (lateral-cases does); it holds no logic those
+//! crates own, only the mapping from tool calls to them.
 
 pub mod args;
 pub mod translate;
