@@ -40,6 +40,10 @@ pub struct McpArgs {
     /// Local IOC list (CSV: value,type,description,source) for get_ioc_matches (repeatable).
     #[arg(long, value_name = "FILE")]
     ioc: Vec<PathBuf>,
+    /// Do not hold the original records (lateral.raw) in memory: less memory, but no
+    /// include_raw and no queries on lateral.raw.
+    #[arg(long)]
+    no_raw: bool,
     /// Bearer token HTTP clients must send (default: $LATERAL_MCP_TOKEN).
     #[arg(long, env = "LATERAL_MCP_TOKEN", hide_env_values = true)]
     token: Option<String>,
@@ -54,6 +58,7 @@ pub async fn mcp(a: McpArgs) -> Result<ExitCode> {
         evidence: a.evidence.clone(),
         db,
         iocs: a.ioc.clone(),
+        no_raw: a.no_raw,
     };
     let state = lateral_mcp::State::load(&config)
         .await

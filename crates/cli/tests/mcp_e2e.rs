@@ -1054,3 +1054,23 @@ fn analyze_pcap_reads_captures_inside_the_evidence_only() {
         "{missing}"
     );
 }
+
+#[test]
+fn no_raw_leaves_the_original_records_out() {
+    let (_d, evidence, db) = story_dir(&SERHATG);
+    let mut h = Http::start(&evidence, &db, "t0ken-4", &["--no-raw"]);
+    let r = dict(&h.tool(
+        "search_udm",
+        json!({"query": "metadata.event_type = \"PROCESS_LAUNCH\"", "hours_back": 168, "include_raw": true}),
+    ));
+    assert!(
+        r["error"].as_str().unwrap_or_default().contains("--no-raw"),
+        "{r}"
+    );
+    // Everything else still answers.
+    let r = h.tool(
+        "search_security_events",
+        json!({"text": "wmic process call create on serhatg.local", "hours_back": 168}),
+    );
+    assert_eq!(total(&r), 3);
+}

@@ -66,6 +66,8 @@ pub struct Config {
     pub db: PathBuf,
     /// Local IOC lists (CSV) behind `get_ioc_matches`.
     pub iocs: Vec<PathBuf>,
+    /// Leave the original records (`lateral.raw`) out of memory (`--no-raw`).
+    pub no_raw: bool,
 }
 
 /// Everything the tools share.
@@ -98,9 +100,9 @@ impl State {
             ioc_problems.extend(problems.iter().map(ToString::to_string));
         }
         let mut engine = Engine::open(&config.evidence)?;
-        // The original records stay available (queries on lateral.raw, CSV export); see
-        // BENCHMARKS.md for what they cost.
-        let held = engine.hold_in_memory(true).await?;
+        // The original records stay available (queries on lateral.raw, CSV export,
+        // include_raw) unless --no-raw; BENCHMARKS.md says what they cost.
+        let held = engine.hold_in_memory(!config.no_raw).await?;
         let store = Store::open(&config.db)?;
         let pack = Pack::load(&[])?;
         let imported =
@@ -501,6 +503,11 @@ impl Server {
     #[tool]
     async fn search_udm(&self, Parameters(a): Parameters<SearchUdmArgs>) -> ToolResult {
         let fail = |e: String| dict(json!({"error": e, "events": []}));
+        if a.include_raw && self.state.held.raw_bytes == 0 && self.state.held.events > 0 {
+            return fail(
+                "the original records are not held: the server was started with --no-raw".into(),
+            );
+        }
         let q = match lateral_query::parse(&a.query) {
             Ok(q) => q,
             Err(e) => return fail(e.to_string()),

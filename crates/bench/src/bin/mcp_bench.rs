@@ -8,7 +8,7 @@
 //!
 //! ```sh
 //! cargo build --release -p lateral -p lateral-bench
-//! target/release/mcp-bench [--events 1000000] [--work /tmp/lateral-mcp-bench] [--calls 50]
+//! target/release/mcp-bench [--events 1000000] [--work /tmp/lateral-mcp-bench] [--calls 50] [--no-raw]
 //! ```
 
 use std::io::{BufRead, BufReader, Write};
@@ -206,8 +206,10 @@ fn main() -> Result<()> {
 
     let db = work.join("cases.db");
     let _ = std::fs::remove_file(&db);
+    let no_raw = args.iter().any(|a| a == "--no-raw");
     let mut child = Command::new(&lateral)
         .arg("mcp")
+        .args(if no_raw { &["--no-raw"][..] } else { &[][..] })
         .arg("--evidence")
         .arg(work.join("corpus"))
         .arg("--db")
