@@ -4,7 +4,7 @@
 //!
 //! The corpus is the `psexec-chain` story copied until it reaches the size asked for; each
 //! copy renames its hosts (`SALES-PC` → `SALES-PC-0042`, ...), so a query for one host selects
-//! one copy (about 0.05 % of the events), as a hunter's query for one workstation would.
+//! one copy (about 0.01 % of the events), as a hunter's query for one workstation would.
 //!
 //! ```sh
 //! cargo build --release -p lateral -p lateral-bench
