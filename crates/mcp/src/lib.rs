@@ -300,14 +300,18 @@ impl Server {
         }))
     }
 
+    /// A parsed UDM query as a DataFusion filter, with the pack's reference lists.
+    fn compile(&self, q: &lateral_query::Query) -> Result<datafusion::logical_expr::Expr, String> {
+        lateral_query::compile(q, &self.state.pack.lists).map_err(|e| e.to_string())
+    }
+
     /// UDM text → (echo, filter), or the translation of plain English.
     fn understand(
         &self,
         text: &str,
     ) -> Result<(String, datafusion::logical_expr::Expr, Option<f64>), String> {
         if let Ok(q) = lateral_query::parse(text) {
-            let filter =
-                lateral_query::compile(&q, &self.state.pack.lists).map_err(|e| e.to_string())?;
+            let filter = self.compile(&q)?;
             return Ok((q.to_udm(), filter, None));
         }
         let t = translate::translate(text, self.state.hints).ok_or_else(|| {
@@ -510,13 +514,12 @@ impl Server {
                 "the original records are not held: the server was started with --no-raw".into(),
             );
         }
-        let q = match lateral_query::parse(&a.query) {
-            Ok(q) => q,
-            Err(e) => return fail(e.to_string()),
-        };
-        let filter = match lateral_query::compile(&q, &self.state.pack.lists) {
+        let filter = match lateral_query::parse(&a.query)
+            .map_err(|e| e.to_string())
+            .and_then(|q| self.compile(&q))
+        {
             Ok(f) => f,
-            Err(e) => return fail(e.to_string()),
+            Err(e) => return fail(e),
         };
         let w = match window(a.hours_back, a.start_time.as_deref(), a.end_time.as_deref()) {
             Ok(w) => w,
@@ -664,13 +667,12 @@ impl Server {
         if columns.is_empty() {
             return fail("give at least one field".into());
         }
-        let q = match lateral_query::parse(&a.query) {
-            Ok(q) => q,
-            Err(e) => return fail(e.to_string()),
-        };
-        let filter = match lateral_query::compile(&q, &self.state.pack.lists) {
+        let filter = match lateral_query::parse(&a.query)
+            .map_err(|e| e.to_string())
+            .and_then(|q| self.compile(&q))
+        {
             Ok(f) => f,
-            Err(e) => return fail(e.to_string()),
+            Err(e) => return fail(e),
         };
         let w = match window(a.hours_back, a.start_time.as_deref(), a.end_time.as_deref()) {
             Ok(w) => w,
