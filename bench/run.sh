@@ -64,3 +64,10 @@ for corpus in evtx20 json big; do
   measure "lateral search (full scan)" "$BIN" search "$dir" --all-time --query 'lateral.event_id > 0' --limit 5 --format json
   measure "lateral hunt" "$BIN" hunt "$dir" --all-time --out "$WORK/reports-$corpus"
 done
+
+# MCP server (issue 5 §6): ~1 million events (psexec-chain copies, hosts renamed per copy) held
+# by `lateral mcp`, selective search_security_events and lookup_entity over stdio JSON-RPC,
+# memory per million events; then the same without the original records (--no-raw).
+echo "== MCP"
+"$ROOT/target/release/mcp-bench" --work "$WORK/mcp" --events 1000000 --calls 50
+"$ROOT/target/release/mcp-bench" --work "$WORK/mcp" --events 1000000 --calls 50 --no-raw

@@ -25,8 +25,8 @@ pub mod store;
 
 pub use error::CaseError;
 pub use model::{
-    Alert, AttachOutcome, Case, CaseDetails, CaseFilter, Comment, Entity, EntityType, NewAlert,
-    NewCase, NewEntity, Priority, RelatedCase, Status,
+    Alert, AttachOutcome, Case, CaseDetails, CaseFilter, CaseUpdate, Comment, Entity, EntityType,
+    NewAlert, NewCase, NewEntity, Priority, RelatedCase, Status,
 };
 pub use path::{default_db_path, resolve_db_path};
 pub use store::Store;

@@ -175,6 +175,25 @@ pub struct NewCase {
     pub incident: bool,
 }
 
+/// Changes to a case's fields; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseUpdate {
+    pub status: Option<Status>,
+    pub priority: Option<Priority>,
+    pub stage: Option<String>,
+    /// `Some("")` clears the assignee.
+    pub assignee: Option<String>,
+    pub description: Option<String>,
+    /// Replaces the tags.
+    pub tags: Option<Vec<String>>,
+}
+
+impl CaseUpdate {
+    pub fn is_empty(&self) -> bool {
+        *self == CaseUpdate::default()
+    }
+}
+
 /// A comment on a case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

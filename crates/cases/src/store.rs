@@ -432,6 +432,108 @@ impl Store {
         self.case(case_id)
     }
 
+    /// Change any of a case's status, priority, stage, assignee, description and tags in one
+    /// transaction, and note what changed as a comment by `author`.
+    pub fn update_case(
+        &self,
+        case_id: i64,
+        update: &CaseUpdate,
+        author: Option<&str>,
+    ) -> Result<Case, CaseError> {
+        if update.is_empty() {
+            return Err(CaseError::Invalid(
+                "nothing to update: give a status, priority, stage, assignee, description or tags"
+                    .into(),
+            ));
+        }
+        let stage = match update.stage.as_deref().map(str::trim) {
+            Some("") => return Err(CaseError::Invalid("a case needs a stage".into())),
+            s => s,
+        };
+        let tags = match &update.tags {
+            Some(t) => Some(
+                serde_json::to_string(&clean_tags(t))
+                    .map_err(|e| CaseError::Invalid(format!("tags: {e}")))?,
+            ),
+            None => None,
+        };
+        let author = author
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .unwrap_or(DEFAULT_AUTHOR);
+        let mut changed = Vec::new();
+        if let Some(s) = update.status {
+            changed.push(format!("status {s}"));
+        }
+        if let Some(p) = update.priority {
+            changed.push(format!("priority {}", p.as_str()));
+        }
+        if let Some(s) = stage {
+            changed.push(format!("stage {s}"));
+        }
+        match update.assignee.as_deref().map(str::trim) {
+            Some("") => changed.push("assignee cleared".into()),
+            Some(a) => changed.push(format!("assignee {a}")),
+            None => {}
+        }
+        if update.description.is_some() {
+            changed.push("description".into());
+        }
+        if let Some(t) = &update.tags {
+            changed.push(format!("tags [{}]", clean_tags(t).join(", ")));
+        }
+        let note = format!("Case updated: {}.", changed.join("; "));
+        let time = now();
+        self.write(&format!("update case {case_id}"), |tx| {
+            self.touch(tx, case_id, &time)?;
+            let fail = || self.err(format!("cannot update case {case_id}"));
+            if let Some(s) = update.status {
+                tx.execute(
+                    "UPDATE cases SET status = ?2 WHERE id = ?1",
+                    params![case_id, s.as_str()],
+                )
+                .map_err(fail())?;
+            }
+            if let Some(p) = update.priority {
+                tx.execute(
+                    "UPDATE cases SET priority = ?2 WHERE id = ?1",
+                    params![case_id, p.as_str()],
+                )
+                .map_err(fail())?;
+            }
+            if let Some(s) = stage {
+                tx.execute("UPDATE cases SET stage = ?2 WHERE id = ?1", params![case_id, s])
+                    .map_err(fail())?;
+            }
+            if let Some(a) = update.assignee.as_deref().map(str::trim) {
+                let a = (!a.is_empty()).then_some(a);
+                tx.execute(
+                    "UPDATE cases SET assignee = ?2 WHERE id = ?1",
+                    params![case_id, a],
+                )
+                .map_err(fail())?;
+            }
+            if let Some(d) = &update.description {
+                tx.execute(
+                    "UPDATE cases SET description = ?2 WHERE id = ?1",
+                    params![case_id, d],
+                )
+                .map_err(fail())?;
+            }
+            if let Some(t) = &tags {
+                tx.execute("UPDATE cases SET tags = ?2 WHERE id = ?1", params![case_id, t])
+                    .map_err(fail())?;
+            }
+            tx.execute(
+                "INSERT INTO comments (case_id, author, comment, create_time) VALUES (?1, ?2, ?3, ?4)",
+                params![case_id, author, note, time],
+            )
+            .map_err(self.err(format!("cannot add a comment to case {case_id}")))?;
+            Ok(())
+        })?;
+        self.case(case_id)
+    }
+
     /// Close a case, recording the reason and root cause, and note it as a comment.
     pub fn close_case(
         &self,
@@ -790,6 +892,90 @@ mod tests {
         assert!(parse_case_id("0").is_err());
         assert!(parse_case_id("abc").is_err());
         assert!(parse_case_id("-3").is_err());
+    }
+
+    #[test]
+    fn update_changes_only_what_is_given_and_notes_it() {
+        let (_d, s) = store();
+        let c = s
+            .create_case(&NewCase {
+                display_name: "WMI".into(),
+                assignee: Some("ana".into()),
+                description: "first".into(),
+                tags: vec!["wmi".into()],
+                ..NewCase::default()
+            })
+            .expect("create");
+        assert!(s.update_case(c.id, &CaseUpdate::default(), None).is_err());
+        let u = s
+            .update_case(
+                c.id,
+                &CaseUpdate {
+                    stage: Some("Investigation".into()),
+                    tags: Some(vec!["lm".into(), "LM".into(), "psexec".into()]),
+                    status: Some(Status::Closed),
+                    ..CaseUpdate::default()
+                },
+                Some("bo"),
+            )
+            .expect("update");
+        assert_eq!(u.stage, "Investigation");
+        assert_eq!(u.status, Status::Closed);
+        assert_eq!(u.tags, vec!["lm".to_string(), "psexec".to_string()]);
+        assert_eq!(u.assignee.as_deref(), Some("ana"), "untouched");
+        assert_eq!(u.description, "first", "untouched");
+        assert_eq!(u.priority, c.priority, "untouched");
+        let u = s
+            .update_case(
+                c.id,
+                &CaseUpdate {
+                    assignee: Some(" ".into()),
+                    description: Some("second".into()),
+                    priority: Some(Priority::High),
+                    status: Some(Status::Opened),
+                    ..CaseUpdate::default()
+                },
+                None,
+            )
+            .expect("update");
+        assert_eq!(u.assignee, None);
+        assert_eq!(u.description, "second");
+        assert_eq!(u.priority, Priority::High);
+        assert_eq!(u.status, Status::Opened);
+        let notes: Vec<String> = s
+            .comments(c.id)
+            .expect("comments")
+            .into_iter()
+            .map(|c| format!("{}: {}", c.author, c.comment))
+            .collect();
+        assert_eq!(
+            notes,
+            [
+                "bo: Case updated: status Closed; stage Investigation; tags [lm, psexec].",
+                "lateral: Case updated: status Opened; priority PriorityHigh; assignee cleared; description."
+            ]
+        );
+        assert!(matches!(
+            s.update_case(
+                999,
+                &CaseUpdate {
+                    stage: Some("x".into()),
+                    ..CaseUpdate::default()
+                },
+                None
+            ),
+            Err(CaseError::NoCase { .. })
+        ));
+        assert!(s
+            .update_case(
+                c.id,
+                &CaseUpdate {
+                    stage: Some(" ".into()),
+                    ..CaseUpdate::default()
+                },
+                None
+            )
+            .is_err());
     }
 
     #[test]

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use lateral_cases::store::parse_case_id;
-use lateral_cases::{hunt as case_hunt, CaseDetails, CaseFilter, NewCase, Priority, Status, Store};
+use lateral_cases::{
+    hunt as case_hunt, CaseDetails, CaseFilter, CaseUpdate, NewCase, Priority, Status, Store,
+};
 
 pub const CASE_EXAMPLES: &str = "Examples:
   lateral case create --name 'PsExec from SALES-PC' --priority high --tags psexec,lm
@@ -16,6 +18,7 @@ pub const CASE_EXAMPLES: &str = "Examples:
   lateral case show 1 --format json
   lateral case attach 1 --report reports/lateral_movement_hunt_all_20261205_2300.json
   lateral case priority 1 critical
+  lateral case update 1 --stage Investigation --assignee bo --tags psexec,lm,sales-pc
   lateral case close 1 --reason 'Malicious: contained'
 
 The database is --db PATH, else $LATERAL_DB, else cases.db in the user's data folder
@@ -120,6 +123,35 @@ enum CaseAction {
         id: String,
         /// info, low, medium, high, critical (or PriorityInfo .. PriorityCritical).
         priority: String,
+    },
+    /// Change a case's status, priority, stage, assignee, description or tags (only those
+    /// given); the change is noted as a comment.
+    #[command(
+        after_help = "Examples:\n  lateral case update 1 --stage Investigation --assignee bo\n  lateral case update 1 --status closed --description 'contained at 10:40'\n  lateral case update 1 --tags psexec,lm --priority high --format json\n  lateral case update 1 --assignee ''      (clears the assignee)"
+    )]
+    Update {
+        id: String,
+        /// opened or closed.
+        #[arg(long)]
+        status: Option<String>,
+        /// info, low, medium, high, critical (or PriorityInfo .. PriorityCritical).
+        #[arg(long)]
+        priority: Option<String>,
+        #[arg(long)]
+        stage: Option<String>,
+        /// Empty clears it.
+        #[arg(long)]
+        assignee: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        /// Comma-separated; replaces the tags.
+        #[arg(long, value_delimiter = ',')]
+        tags: Option<Vec<String>>,
+        /// Who made the change (default: lateral).
+        #[arg(long)]
+        author: Option<String>,
+        #[arg(long, value_enum, default_value_t = OutFormat::Text)]
+        format: OutFormat,
     },
     /// Close a case.
     #[command(
@@ -263,6 +295,47 @@ pub fn case(a: CaseArgs) -> Result<ExitCode> {
         CaseAction::Priority { id, priority } => {
             let c = store.set_priority(parse_case_id(&id)?, priority.parse()?)?;
             println!("case #{} priority is now {}", c.id, c.priority);
+        }
+        CaseAction::Update {
+            id,
+            status,
+            priority,
+            stage,
+            assignee,
+            description,
+            tags,
+            author,
+            format,
+        } => {
+            let update = CaseUpdate {
+                status: status.as_deref().map(str::parse::<Status>).transpose()?,
+                priority: priority
+                    .as_deref()
+                    .map(str::parse::<Priority>)
+                    .transpose()?,
+                stage,
+                assignee,
+                description,
+                tags,
+            };
+            let c = store.update_case(parse_case_id(&id)?, &update, author.as_deref())?;
+            if format == OutFormat::Json {
+                print_json(&c)?;
+            } else {
+                println!(
+                    "case #{} updated: {} | {} | stage {} | assignee {} | tags {}",
+                    c.id,
+                    c.status,
+                    c.priority,
+                    c.stage,
+                    c.assignee.as_deref().unwrap_or("-"),
+                    if c.tags.is_empty() {
+                        "-".to_string()
+                    } else {
+                        c.tags.join(", ")
+                    }
+                );
+            }
         }
         CaseAction::Close {
             id,

@@ -169,11 +169,17 @@ pub async fn hunt(a: HuntArgs) -> Result<ExitCode> {
     let stamp = chrono::Utc::now().format("%Y%m%d_%H%M");
     let base = format!("lateral_movement_hunt_{}_{stamp}", report.scope_label);
     let mut written = Vec::new();
-    let json = lateral_report::json(&report);
-    if a.format.contains(&ReportFormat::Md) {
+    // Both renderings of a large report take a while: one on each core.
+    let want_md = a.format.contains(&ReportFormat::Md);
+    let (json, markdown) = std::thread::scope(|s| {
+        let md = s.spawn(|| want_md.then(|| lateral_report::markdown(&report)));
+        let json = lateral_report::json(&report);
+        (json, md.join())
+    });
+    let markdown = markdown.map_err(|_| anyhow::anyhow!("rendering the Markdown report failed"))?;
+    if let Some(md) = markdown {
         let path = a.out.join(format!("{base}.md"));
-        std::fs::write(&path, lateral_report::markdown(&report))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(&path, md).with_context(|| format!("cannot write {}", path.display()))?;
         written.push(path);
     }
     if a.format.contains(&ReportFormat::Json) {

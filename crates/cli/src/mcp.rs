@@ -14,12 +14,16 @@ pub const MCP_EXAMPLES: &str = "Examples:
   lateral mcp --evidence ./evidence --http 127.0.0.1:8765
   lateral mcp --store /cases/acme/store --db cases.db
   LATERAL_MCP_TOKEN=s3cret lateral mcp --evidence ./evidence --http 0.0.0.0:8765
+  lateral mcp --evidence ./evidence --ioc iocs.csv --ioc feed.csv
 
 Serves the tools of Google's secops-mcp and secops-soar servers (search_security_events,
 search_udm, lookup_entity, get_threat_intel, get_security_alerts, list_security_rules,
 list_cases, get_case_full_details, post_case_comment, change_case_priority, create_case,
-list_alerts_by_case, list_events_by_alert) plus run_lateral_movement_hunt, over the evidence
-read once at start-up. stdio by default; with --http, streamable HTTP at http://ADDR/mcp.
+list_alerts_by_case, list_events_by_alert, get_ioc_matches, export_udm_search_csv,
+find_udm_field_values) plus run_lateral_movement_hunt, analyze_pcap and process_tree, over the
+evidence read once at start-up. IOC lists are CSV files of value,type,description,source (type:
+ip, cidr, domain, url, hash, file, account, other, or empty to infer it); bad lines are
+reported with file and line and skipped. Paths given to tools must lie inside --evidence. stdio by default; with --http, streamable HTTP at http://ADDR/mcp.
 A non-loopback address needs a bearer token, which is then checked on every request.
 See docs/mcp.md for registering it with Claude Desktop and Cline.";
 
@@ -37,6 +41,13 @@ pub struct McpArgs {
     /// Serve streamable HTTP on this address (e.g. 127.0.0.1:8765) instead of stdio.
     #[arg(long, value_name = "ADDR")]
     http: Option<SocketAddr>,
+    /// Local IOC list (CSV: value,type,description,source) for get_ioc_matches (repeatable).
+    #[arg(long, value_name = "FILE")]
+    ioc: Vec<PathBuf>,
+    /// Do not hold the original records (lateral.raw) in memory: less memory, but no
+    /// include_raw and no queries on lateral.raw.
+    #[arg(long)]
+    no_raw: bool,
     /// Bearer token HTTP clients must send (default: $LATERAL_MCP_TOKEN).
     #[arg(long, env = "LATERAL_MCP_TOKEN", hide_env_values = true)]
     token: Option<String>,
@@ -51,16 +62,27 @@ pub async fn mcp(a: McpArgs) -> Result<ExitCode> {
         evidence: a.evidence.clone(),
         store: a.store.clone(),
         db,
+        iocs: a.ioc.clone(),
+        no_raw: a.no_raw,
     };
     let state = lateral_mcp::State::load(&config)
         .await
         .context("cannot start the MCP server")?;
+    let held = state.held();
     eprintln!(
-        "lateral mcp: {} event(s) from {} source(s) held in memory; cases in {}",
+        "lateral mcp: {} event(s) from {} source(s) held in memory ({:.1} MiB, of which original records {:.1} MiB); cases in {}",
         state.events(),
         state.sources(),
+        held.bytes as f64 / 1048576.0,
+        held.raw_bytes as f64 / 1048576.0,
         config.db.display()
     );
+    for p in state.ioc_problems() {
+        eprintln!("warning: skipped IOC list line: {p}");
+    }
+    if !a.ioc.is_empty() {
+        eprintln!("lateral mcp: {} IOC list entries loaded", state.iocs());
+    }
     let state = Arc::new(state);
     match a.http {
         None => lateral_mcp::serve_stdio(state).await?,

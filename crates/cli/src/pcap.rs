@@ -1,8 +1,8 @@
 //! `lateral pcap FILE...`: the investigation summary an analyst writes from packet captures
 //! (attacker, first pivot, account, service executable, shares, next targets, sessions).
-//! The analysis is `lateral-pcap`'s; this file only collects files and renders.
+//! Reading and the analysis are `lateral-pcap`'s ([`lateral_pcap::analyze_paths`]); this file only renders.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -34,75 +34,23 @@ pub struct PcapArgs {
     format: PcapFormat,
 }
 
-fn captures(path: &Path, out: &mut Vec<PathBuf>) {
-    if path.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-            .unwrap_or_default();
-        entries.sort();
-        for e in entries {
-            captures(&e, out);
-        }
-        return;
-    }
-    let mut head = [0u8; 4];
-    let is_capture = std::fs::File::open(path)
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
-        .map(|_| lateral_pcap::detect(&head).is_some())
-        .unwrap_or(false);
-    if is_capture {
-        out.push(path.to_path_buf());
-    }
-}
-
 pub fn pcap(args: PcapArgs) -> Result<ExitCode> {
-    let mut files = Vec::new();
-    for p in &args.paths {
-        if p.is_file() && !p.is_dir() {
-            // Named explicitly: read it even if detection would reject it, so the error is shown.
-            files.push(p.clone());
-        } else {
-            captures(p, &mut files);
-        }
-    }
-    let mut events = Vec::new();
-    let mut issues = Vec::new();
-    let mut stats = Vec::new();
-    let mut read_any = false;
-    for f in &files {
-        match lateral_pcap::read_capture_file(f) {
-            Ok(r) => {
-                read_any |= r.stats.frames > 0;
-                for i in &r.issues {
-                    issues.push(format!("{}: {i}", r.file));
-                }
-                stats.push((r.file.clone(), r.stats.clone()));
-                events.extend(r.events);
-            }
-            Err(e) => issues.push(e.to_string()),
-        }
-    }
-    let summary = lateral_pcap::summarize(&events);
+    let analysis = lateral_pcap::analyze_paths(&args.paths);
+    let summary = &analysis.summary;
     match args.format {
-        PcapFormat::Table => print!("{}", render_text(&summary)),
-        PcapFormat::Md => print!("{}", markdown(&summary)),
-        PcapFormat::Json => {
-            let doc = serde_json::json!({
-                "summary": summary,
-                "captures": stats.iter().map(|(f, s)| serde_json::json!({"file": f, "stats": s})).collect::<Vec<_>>(),
-                "issues": issues,
-                "events": events.len(),
-            });
-            println!("{}", serde_json::to_string_pretty(&doc)?);
-        }
+        PcapFormat::Table => print!("{}", render_text(summary)),
+        PcapFormat::Md => print!("{}", markdown(summary)),
+        PcapFormat::Json => println!("{}", serde_json::to_string_pretty(&analysis)?),
     }
     if args.format != PcapFormat::Json {
-        for i in &issues {
+        for i in &analysis.issues {
             eprintln!("warning: {i}");
         }
-        for (f, s) in &stats {
+        for c in &analysis.captures {
+            let s = &c.stats;
             eprintln!(
-                "{f}: {} frames, {} TCP and {} UDP flows, {} events, {} skipped or damaged frames, {} problems",
+                "{}: {} frames, {} TCP and {} UDP flows, {} events, {} skipped or damaged frames, {} problems",
+                c.file,
                 s.frames,
                 s.tcp_flows,
                 s.udp_flows,
@@ -112,7 +60,7 @@ pub fn pcap(args: PcapArgs) -> Result<ExitCode> {
             );
         }
     }
-    Ok(if read_any {
+    Ok(if analysis.read_any {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)

@@ -180,6 +180,97 @@ fn case_create_comment_list_show_priority_close() {
 }
 
 #[test]
+fn case_update_changes_the_fields_given_and_notes_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = dir.path();
+    let id = create(
+        dir,
+        "PsExec from SALES-PC",
+        &["--assignee", "ana", "--tags", "psexec"],
+    );
+    let out = ok(
+        with_db(
+            dir,
+            &[
+                "case",
+                "update",
+                &id.to_string(),
+                "--stage",
+                "Investigation",
+                "--tags",
+                "psexec,lm,sales-pc",
+                "--description",
+                "two hops",
+                "--author",
+                "bo",
+            ],
+        ),
+        "case update",
+    );
+    assert!(out.stdout.contains("updated"), "{}", out.stdout);
+    let d = show(dir, id);
+    assert_eq!(d["case"]["stage"], "Investigation");
+    assert_eq!(
+        d["case"]["tags"],
+        serde_json::json!(["psexec", "lm", "sales-pc"])
+    );
+    assert_eq!(d["case"]["description"], "two hops");
+    assert_eq!(d["case"]["assignee"], "ana", "untouched");
+    assert_eq!(d["case"]["status"], "Opened", "untouched");
+    let last = d["comments"]
+        .as_array()
+        .and_then(|c| c.last())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(last["author"], "bo");
+    assert!(
+        last["comment"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Case updated: stage Investigation"),
+        "{last}"
+    );
+    let out = ok(
+        with_db(
+            dir,
+            &[
+                "case",
+                "update",
+                &id.to_string(),
+                "--status",
+                "closed",
+                "--assignee",
+                "",
+                "--priority",
+                "high",
+                "--format",
+                "json",
+            ],
+        ),
+        "case update json",
+    );
+    let c = out.json();
+    assert_eq!(c["status"], "Closed");
+    assert_eq!(c["priority"], "PriorityHigh");
+    assert!(c["assignee"].is_null(), "{c}");
+    // Nothing to change, a bad status, an unknown case: errors.
+    assert_ne!(with_db(dir, &["case", "update", &id.to_string()]).code, 0);
+    assert_ne!(
+        with_db(
+            dir,
+            &["case", "update", &id.to_string(), "--status", "maybe"]
+        )
+        .code,
+        0
+    );
+    let missing = with_db(dir, &["case", "update", "99", "--stage", "x"]);
+    assert_ne!(missing.code, 0);
+    assert!(missing.stderr.contains("99"), "{}", missing.stderr);
+    let help = lateral(&["case", "update", "--help"]);
+    assert!(help.stdout.contains("Examples:"), "{}", help.stdout);
+}
+
+#[test]
 fn case_errors_name_the_case_and_the_database() {
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path();

@@ -168,6 +168,11 @@ fn cline_over_stdio_replays_the_runbook_on_serhatg() {
         "list_alerts_by_case",
         "list_events_by_alert",
         "run_lateral_movement_hunt",
+        "get_ioc_matches",
+        "export_udm_search_csv",
+        "find_udm_field_values",
+        "analyze_pcap",
+        "process_tree",
     ] {
         assert!(names.contains(&want), "{want} missing from {names:?}");
     }
@@ -548,4 +553,566 @@ fn the_store_serves_the_same_answers_as_the_evidence() {
         dict(&raw.call("search_udm", udm.clone())),
         dict(&stored.call("search_udm", udm))
     );
+}
+
+/// A way to call tools: stdio or HTTP.
+trait Mcp {
+    fn tool(&mut self, tool: &str, args: Value) -> Value;
+}
+
+impl Mcp for Stdio_ {
+    fn tool(&mut self, tool: &str, args: Value) -> Value {
+        self.call(tool, args)
+    }
+}
+
+/// `lateral mcp --http 127.0.0.1:0` with a token, initialised.
+struct Http {
+    child: Child,
+    port: u16,
+    token: String,
+    next_id: i64,
+}
+
+impl Http {
+    fn start(evidence: &Path, db: &Path, token: &str, extra: &[&str]) -> Http {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lateral"))
+            .args([
+                "mcp",
+                "--evidence",
+                evidence.to_str().unwrap_or_default(),
+                "--db",
+                db.to_str().unwrap_or_default(),
+                "--http",
+                "127.0.0.1:0",
+            ])
+            .args(extra)
+            .env("LATERAL_MCP_TOKEN", token)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start lateral mcp --http");
+        let mut err = BufReader::new(child.stderr.take().expect("stderr"));
+        let mut port = 0u16;
+        for _ in 0..50 {
+            let mut line = String::new();
+            if err.read_line(&mut line).unwrap_or(0) == 0 {
+                break;
+            }
+            if let Some(rest) = line
+                .trim()
+                .strip_prefix("lateral mcp: listening on http://127.0.0.1:")
+            {
+                port = rest.trim_end_matches("/mcp").parse().unwrap_or(0);
+                break;
+            }
+        }
+        assert_ne!(port, 0, "no listening line from lateral mcp --http");
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            let _ = err.read_to_string(&mut sink);
+        });
+        let mut h = Http {
+            child,
+            port,
+            token: token.to_string(),
+            next_id: 100,
+        };
+        let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "Cline", "version": "3.17"}}});
+        let (status, _) = post(port, None, &init);
+        assert_eq!(status, 401, "a request without the token must be refused");
+        let (status, msg) = post(port, Some(&h.token), &init);
+        assert_eq!(status, 200);
+        assert_eq!(
+            msg.expect("initialize result")["result"]["protocolVersion"],
+            "2025-06-18"
+        );
+        let (status, _) = post(
+            port,
+            Some(&h.token),
+            &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        );
+        assert!(status == 202 || status == 200, "{status}");
+        h.next_id += 1;
+        h
+    }
+}
+
+impl Mcp for Http {
+    fn tool(&mut self, tool: &str, args: Value) -> Value {
+        self.next_id += 1;
+        let (status, msg) = post(
+            self.port,
+            Some(&self.token),
+            &json!({"jsonrpc": "2.0", "id": self.next_id, "method": "tools/call", "params": {"name": tool, "arguments": args}}),
+        );
+        assert_eq!(status, 200, "{tool}: HTTP {status}");
+        let msg = msg.unwrap_or_else(|| panic!("{tool}: no JSON-RPC answer"));
+        assert!(msg.get("error").is_none(), "{tool}: protocol error {msg}");
+        msg["result"].clone()
+    }
+}
+
+impl Drop for Http {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What the runbook replay must find in one story.
+struct Story {
+    name: &'static str,
+    /// Hits of each of RUNBOOK_QUERIES, in order.
+    runbook_hits: [u64; 8],
+    /// (target ip, source ip, hits) of the SMB correlation query.
+    smb: &'static [(&'static str, &'static str, u64)],
+    /// Plain-English searches and their hits.
+    plain: &'static [(&'static str, u64)],
+    /// Entities the hunt's findings must name (case-insensitive; an account may carry a domain).
+    suspicious: &'static [&'static str],
+}
+
+const SERHATG: Story = Story {
+    name: "serhatg",
+    runbook_hits: [0, 46, 0, 0, 3, 0, 0, 0],
+    smb: &[],
+    plain: &SEARCHES,
+    suspicious: &["serhatg", "AD\\docker"],
+};
+
+const PSEXEC_CHAIN: Story = Story {
+    name: "psexec-chain",
+    runbook_hits: [4, 36, 0, 0, 0, 0, 0, 0],
+    smb: &[
+        ("10.0.0.133", "10.0.0.130", 1),
+        ("10.0.0.131", "10.0.0.133", 2),
+    ],
+    plain: &[("PSEXESVC install on sales-pc", 2)],
+    suspicious: &["10.0.0.130", "SALES-PC", "MARKETING-PC", "ssales"],
+};
+
+fn same_entity(found: &str, want: &str) -> bool {
+    let f = found.to_ascii_lowercase();
+    let w = want.to_ascii_lowercase();
+    f == w || f.ends_with(&format!("\\{w}")) || f.split('.').next() == Some(w.as_str())
+}
+
+/// The hunt's suspicious entities: source and target hosts and addresses, and accounts.
+fn suspicious_entities(hunt: &Value) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |v: &Value| {
+        if let Some(s) = v.as_str().filter(|s| !s.is_empty()) {
+            if !out.iter().any(|o| o.eq_ignore_ascii_case(s)) {
+                out.push(s.to_string());
+            }
+        }
+    };
+    for f in hunt["findings"].as_array().expect("findings") {
+        for side in ["source", "target"] {
+            add(&f[side]["host"]);
+            for ip in f[side]["ips"].as_array().into_iter().flatten() {
+                add(ip);
+            }
+        }
+        add(&f["account"]);
+    }
+    out
+}
+
+/// The lateral-movement runbook, step by step, as Cline runs it against one story.
+fn replay_runbook(c: &mut dyn Mcp, story: &Story) {
+    let who = story.name;
+    // Research.
+    for t in ["T1021.002", "T1047"] {
+        let r = c.tool("get_threat_intel", json!({"query": format!("MITRE {t}")}));
+        assert!(content_text(&r).contains(t), "{who}: intel {t}: {r}");
+    }
+    // Every runbook query, negative ones included.
+    let mut summary = String::from("Lateral Movement Hunt (PsExec/WMI) Summary\nQueries:\n");
+    for ((what, q), want) in RUNBOOK_QUERIES.iter().zip(story.runbook_hits) {
+        let r = c.tool(
+            "search_security_events",
+            json!({"text": q, "hours_back": 168}),
+        );
+        let got = total(&r);
+        assert_eq!(got, want, "{who}: runbook query {what}: {r}");
+        summary.push_str(&format!("- {what}: {got} hit(s)\n"));
+    }
+    for (target, source, want) in story.smb {
+        let r = c.tool(
+            "search_security_events",
+            json!({"text": runbook_smb_query(target, source), "hours_back": "168"}),
+        );
+        assert_eq!(total(&r), *want, "{who}: SMB {source} -> {target}: {r}");
+    }
+    for (text, want) in story.plain {
+        let r = c.tool(
+            "search_security_events",
+            json!({"text": text, "hours_back": 168}),
+        );
+        assert_eq!(total(&r), *want, "{who}: {text}: {r}");
+    }
+    // Findings and the suspicious entities they name.
+    let hunt = dict(&c.tool("run_lateral_movement_hunt", json!({"hours_back": 168})));
+    let entities = suspicious_entities(&hunt);
+    for want in story.suspicious {
+        assert!(
+            entities.iter().any(|e| same_entity(e, want)),
+            "{who}: the hunt does not name {want}: {entities:?}"
+        );
+    }
+    // Enrich each one.
+    for e in &entities {
+        let r = c.tool(
+            "lookup_entity",
+            json!({"entity_value": e, "hours_back": 168}),
+        );
+        let text = content_text(&r);
+        assert!(
+            text.starts_with("Entity Summary for "),
+            "{who}: lookup_entity {e}: {text}"
+        );
+        for section in [
+            "Primary Entity",
+            "First Seen",
+            "Last Seen",
+            "Timeline Summary",
+        ] {
+            assert!(
+                text.contains(section),
+                "{who}: lookup_entity {e}: {section}: {text}"
+            );
+        }
+    }
+    // Follow-up process analysis of the first finding's first process.
+    let cmd = hunt["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|f| f["commands"].as_array().cloned().unwrap_or_default())
+        .find(|c| c["pid"].is_i64())
+        .expect("a finding command with a pid");
+    let tree = dict(&c.tool(
+        "process_tree",
+        json!({"host": cmd["host"], "pid": cmd["pid"], "around_time": cmd["time"]}),
+    ));
+    assert_eq!(tree["process"]["pid"], cmd["pid"], "{who}: {tree}");
+    assert_eq!(
+        tree["process"]["command_line"], cmd["command_line"],
+        "{who}: {tree}"
+    );
+    // Related cases, then document.
+    let first = entities.first().cloned().unwrap_or_default();
+    let cases = dict(&c.tool(
+        "list_cases",
+        json!({"filter": first, "status": "Opened", "limit": 10}),
+    ));
+    assert!(cases["cases"].is_array(), "{who}: {cases}");
+    let case = dict(&c.tool(
+        "create_case",
+        json!({"display_name": format!("LM hunt {who}"), "priority": "PriorityHigh"}),
+    ));
+    let id = case["id"].as_i64().expect("case id");
+    summary.push_str(&format!("Suspicious entities: {}\n", entities.join(", ")));
+    dict(&c.tool(
+        "post_case_comment",
+        json!({"case_id": id.to_string(), "comment": summary}),
+    ));
+    let details = dict(&c.tool("get_case_full_details", json!({"case_id": id})));
+    assert!(
+        details["case_comments"]
+            .as_array()
+            .expect("comments")
+            .iter()
+            .any(|c| c["comment"] == json!(summary)),
+        "{who}: {details}"
+    );
+}
+
+fn story_dir(story: &Story) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let evidence = simulate(story.name, dir.path());
+    let db = dir.path().join("cases.db");
+    (dir, evidence, db)
+}
+
+#[test]
+fn runbook_replay_over_stdio_on_serhatg() {
+    let (_d, evidence, db) = story_dir(&SERHATG);
+    let mut s = Stdio_::start(&evidence, &db);
+    s.initialize("2024-11-05");
+    replay_runbook(&mut s, &SERHATG);
+}
+
+#[test]
+fn runbook_replay_over_stdio_on_psexec_chain() {
+    let (_d, evidence, db) = story_dir(&PSEXEC_CHAIN);
+    let mut s = Stdio_::start(&evidence, &db);
+    s.initialize("2025-06-18");
+    replay_runbook(&mut s, &PSEXEC_CHAIN);
+}
+
+#[test]
+fn runbook_replay_over_http_on_both_stories() {
+    for story in [&SERHATG, &PSEXEC_CHAIN] {
+        let (_d, evidence, db) = story_dir(story);
+        let mut h = Http::start(&evidence, &db, "t0ken-2", &[]);
+        replay_runbook(&mut h, story);
+        // Still refused without the token after the replay.
+        let (status, _) = post(
+            h.port,
+            None,
+            &json!({"jsonrpc": "2.0", "id": 9, "method": "tools/list"}),
+        );
+        assert_eq!(status, 401, "{}", story.name);
+    }
+}
+
+#[test]
+fn ioc_matches_csv_export_field_values_and_raw_records() {
+    let (dir, evidence, db) = story_dir(&PSEXEC_CHAIN);
+    let iocs = dir.path().join("iocs.csv");
+    std::fs::write(
+        &iocs,
+        "value,type,description,source\n\
+         10.0.0.130,ip,Kali box,red team\n\
+         MARKETING-PC,hostname,second hop,\n\
+         ssales,account,compromised user,\n\
+         PSEXESVC.exe,file,PsExec service,\n\
+         not-an-ip,ip,typo,\n\
+         203.0.113.9,ip,never seen,\n",
+    )
+    .expect("write iocs");
+    let mut h = Http::start(
+        &evidence,
+        &db,
+        "t0ken-3",
+        &["--ioc", iocs.to_str().unwrap_or_default()],
+    );
+
+    let r = h.tool(
+        "get_ioc_matches",
+        json!({"hours_back": "168", "max_matches": 10}),
+    );
+    assert_ne!(r["isError"], json!(true), "{r}");
+    let text = content_text(&r);
+    assert!(text.starts_with("Found 4 IoC matches"), "{text}");
+    for (value, observed) in [
+        ("10.0.0.130", "10.0.0.130"),
+        ("MARKETING-PC", "marketing-pc.corp.local"),
+        ("ssales", "CORP\\ssales"),
+        ("PSEXESVC.exe", "C:\\Windows\\PSEXESVC.exe"),
+    ] {
+        let block = text
+            .split("\nIoC ")
+            .find(|b| b.contains(&format!("\nValue: {value}\n")))
+            .unwrap_or_else(|| panic!("no match for {value}: {text}"));
+        assert!(block.contains(observed), "{value}: {block}");
+        for line in ["First Seen: 2025-", "Last Seen: 2025-", "Events: "] {
+            assert!(block.contains(line), "{value}: {line}: {block}");
+        }
+    }
+    assert!(!text.contains("203.0.113.9"), "{text}");
+    assert!(
+        text.contains("iocs.csv: line 6:") && text.contains("not-an-ip"),
+        "the bad line is named: {text}"
+    );
+    let one = content_text(&h.tool(
+        "get_ioc_matches",
+        json!({"hours_back": 168, "max_matches": 1}),
+    ));
+    assert!(one.contains("IoC 1:") && !one.contains("IoC 2:"), "{one}");
+    assert!(one.contains("3 more not shown"), "{one}");
+    // The last hour holds ordinary activity only: the attack's indicators are not in it.
+    let late = content_text(&h.tool("get_ioc_matches", json!({"hours_back": 1})));
+    assert!(late.contains("Value: MARKETING-PC"), "{late}");
+    for gone in ["Value: 10.0.0.130", "Value: PSEXESVC.exe"] {
+        assert!(!late.contains(gone), "{gone}: {late}");
+    }
+
+    let csv = h.tool(
+        "export_udm_search_csv",
+        json!({"query": "metadata.event_type = \"PROCESS_LAUNCH\" AND principal.process.file.full_path = \"PSEXESVC.exe\"",
+               "fields": ["metadata.event_timestamp", "principal.hostname", "target.process.pid", "target.process.commandLine"],
+               "hours_back": 168}),
+    );
+    let csv = content_text(&csv);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "metadata.event_timestamp,principal.hostname,target.process.pid,target.process.command_line"
+    );
+    assert_eq!(lines.len(), 5, "{csv}");
+    assert!(
+        lines[1].starts_with("2025-07-08T14:21:08.081000Z,sales-pc.corp.local,14008,cmd.exe"),
+        "{csv}"
+    );
+    let empty = h.tool(
+        "export_udm_search_csv",
+        json!({"query": "principal.hostname = \"nowhere\"", "fields": "principal.hostname", "hours_back": 168}),
+    );
+    assert_eq!(content_text(&empty), "No results found");
+    let bad = h.tool(
+        "export_udm_search_csv",
+        json!({"query": "principal.hostname = \"x\"", "fields": ["principal.hostnam"]}),
+    );
+    assert_ne!(bad["isError"], json!(true));
+    assert!(
+        content_text(&bad).contains("did you mean principal.hostname"),
+        "{bad}"
+    );
+
+    let values = dict(&h.tool(
+        "find_udm_field_values",
+        json!({"query": "MARKETING", "page_size": "50"}),
+    ));
+    let matches = values["valueMatches"].as_array().expect("valueMatches");
+    assert!(
+        matches.iter().any(|m| m["fieldPath"] == "target.hostname"
+            && m["value"] == "marketing-pc.corp.local"
+            && m["eventCount"].as_u64().unwrap_or(0) > 0),
+        "{values}"
+    );
+    assert!(matches.iter().all(|m| m["value"]
+        .as_str()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .contains("marketing")));
+
+    // The original records are held: shown on request, and searchable.
+    let raw = dict(&h.tool(
+        "search_udm",
+        json!({"query": "metadata.product_event_type = \"7045\"", "hours_back": 168, "max_events": 1, "include_raw": true}),
+    ));
+    let rec = raw["events"][0]["raw"].as_str().unwrap_or_default();
+    assert!(rec.contains("7045") && rec.contains("PSEXESVC"), "{raw}");
+    assert!(raw["events"][0]["udm"]["lateral"].get("raw").is_none());
+    let plain = dict(&h.tool(
+        "search_udm",
+        json!({"query": "metadata.product_event_type = \"7045\"", "hours_back": 168, "max_events": 1}),
+    ));
+    assert!(plain["events"][0].get("raw").is_none(), "{plain}");
+    let by_raw = dict(&h.tool(
+        "search_udm",
+        json!({"query": "lateral.raw = /PSEXESVC-KALI-ATTACK/", "hours_back": 168}),
+    ));
+    assert!(by_raw["total_events"].as_u64().unwrap_or(0) > 0, "{by_raw}");
+}
+
+#[test]
+fn without_ioc_lists_get_ioc_matches_says_how_to_load_them() {
+    let (_d, evidence, db) = story_dir(&SERHATG);
+    let mut s = Stdio_::start(&evidence, &db);
+    s.initialize("2025-06-18");
+    let r = s.call("get_ioc_matches", json!({}));
+    assert!(content_text(&r).contains("--ioc FILE"), "{r}");
+}
+
+#[test]
+fn the_hunt_cache_keeps_scopes_and_hypotheses_apart() {
+    let (_d, evidence, db) = story_dir(&PSEXEC_CHAIN);
+    let mut s = Stdio_::start(&evidence, &db);
+    s.initialize("2025-06-18");
+    let hunt = |s: &mut Stdio_, args: Value| dict(&s.call("run_lateral_movement_hunt", args));
+    let all = hunt(&mut s, json!({"hours_back": 168}));
+    let scoped = hunt(
+        &mut s,
+        json!({"hours_back": 168, "scope": "principal.hostname = \"marketing-pc\""}),
+    );
+    let findings = |v: &Value| v["findings"].as_array().map(Vec::len).unwrap_or(0);
+    assert_eq!(all["scope"], Value::Null);
+    assert_eq!(
+        scoped["scope"],
+        "principal.hostname = \"marketing-pc\" nocase"
+    );
+    assert!(
+        findings(&scoped) < findings(&all),
+        "{} vs {}",
+        findings(&scoped),
+        findings(&all)
+    );
+    let with_h = hunt(
+        &mut s,
+        json!({"hours_back": 168, "hypothesis": "ssales was phished"}),
+    );
+    assert_eq!(with_h["hypothesis"], "ssales was phished");
+    assert_ne!(all["hypothesis"], "ssales was phished");
+    // Alerts after a scoped hunt are still those of the whole evidence.
+    let alerts = content_text(&s.call("get_security_alerts", json!({"hours_back": 168})));
+    assert!(alerts.contains("KALI-ATTACK"), "{alerts}");
+    // The same arguments give the cached report; the case only decides where it is posted.
+    let again = hunt(
+        &mut s,
+        json!({"hours_back": "168", "scope": "principal.hostname = \"marketing-pc\""}),
+    );
+    assert_eq!(again["generated"], scoped["generated"]);
+    assert_eq!(again["findings"], scoped["findings"]);
+}
+
+#[test]
+fn analyze_pcap_reads_captures_inside_the_evidence_only() {
+    let Some(capture) = lateral_testdata::shared("pcap/401trg/20171220_smb_psexec_add_user.pcap")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let evidence = dir.path().join("evidence");
+    std::fs::create_dir_all(evidence.join("captures")).expect("mkdir");
+    std::fs::copy(&capture, evidence.join("captures/psexec.pcap")).expect("copy");
+    std::fs::write(dir.path().join("outside.pcap"), b"not a capture").expect("write");
+    let mut s = Stdio_::start(&evidence, &dir.path().join("cases.db"));
+    s.initialize("2025-06-18");
+    for path in [
+        "captures/psexec.pcap".to_string(),
+        evidence.join("captures").display().to_string(),
+    ] {
+        let doc = dict(&s.call("analyze_pcap", json!({"path": path})));
+        assert_eq!(
+            doc["summary"]["attacker_ip"], "192.168.10.31",
+            "{path}: {doc}"
+        );
+        assert_eq!(doc["captures"].as_array().map(Vec::len), Some(1), "{doc}");
+    }
+    for outside in [
+        capture.display().to_string(),
+        dir.path().join("outside.pcap").display().to_string(),
+        "../outside.pcap".into(),
+        "/etc/passwd".into(),
+    ] {
+        let r = s.call("analyze_pcap", json!({"path": outside}));
+        assert_ne!(r["isError"], json!(true), "refusal is content: {r}");
+        let text = content_text(&r);
+        assert!(
+            text.starts_with("Error analysing the capture:")
+                && text.contains("outside the evidence roots"),
+            "{outside}: {text}"
+        );
+    }
+    let missing = content_text(&s.call("analyze_pcap", json!({"path": "captures/nope.pcap"})));
+    assert!(
+        missing.starts_with("Error analysing the capture: cannot open"),
+        "{missing}"
+    );
+}
+
+#[test]
+fn no_raw_leaves_the_original_records_out() {
+    let (_d, evidence, db) = story_dir(&SERHATG);
+    let mut h = Http::start(&evidence, &db, "t0ken-4", &["--no-raw"]);
+    let r = dict(&h.tool(
+        "search_udm",
+        json!({"query": "metadata.event_type = \"PROCESS_LAUNCH\"", "hours_back": 168, "include_raw": true}),
+    ));
+    assert!(
+        r["error"].as_str().unwrap_or_default().contains("--no-raw"),
+        "{r}"
+    );
+    // Everything else still answers.
+    let r = h.tool(
+        "search_security_events",
+        json!({"text": "wmic process call create on serhatg.local", "hours_back": 168}),
+    );
+    assert_eq!(total(&r), 3);
 }

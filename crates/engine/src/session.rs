@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use datafusion::arrow::array::Array;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::{Column, ScalarValue};
@@ -79,6 +80,16 @@ impl SearchResult {
     pub fn returned(&self) -> usize {
         self.batches.iter().map(RecordBatch::num_rows).sum()
     }
+}
+
+/// What [`Engine::hold_in_memory`] holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Held {
+    pub events: usize,
+    /// Arrow memory of the table, every column.
+    pub bytes: usize,
+    /// Of which the original records (0 when they are not kept).
+    pub raw_bytes: usize,
 }
 
 /// A DataFusion session over a set of evidence paths.
@@ -327,14 +338,28 @@ impl Engine {
     /// scan statistics (time range, coverage, problems) are those of that one read. Returns the
     /// number of events held.
     pub async fn load_into_memory(&mut self) -> Result<usize, EngineError> {
+        Ok(self.hold_in_memory(false).await?.events)
+    }
+
+    /// [`Engine::load_into_memory`], keeping the original records (`lateral.raw`) too when
+    /// `keep_raw`; says how much memory the table holds.
+    pub async fn hold_in_memory(&mut self, keep_raw: bool) -> Result<Held, EngineError> {
         let select: Vec<Expr> = lateral_model::fields::all_fields()
-            .filter(|c| *c != f::RAW)
+            .filter(|c| keep_raw || *c != f::RAW)
             .map(column)
             .collect();
         let df = self.ctx.table(TABLE).await?.select(select)?;
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await?;
-        let rows = batches.iter().map(RecordBatch::num_rows).sum();
+        let mut held = Held::default();
+        let raw_index = schema.index_of(f::RAW.name()).ok();
+        for b in &batches {
+            held.events += b.num_rows();
+            held.bytes += b.get_array_memory_size();
+            if let Some(i) = raw_index {
+                held.raw_bytes += b.column(i).get_array_memory_size();
+            }
+        }
         let parts = self.ctx.state().config().target_partitions().max(1);
         let mut partitions: Vec<Vec<RecordBatch>> = vec![Vec::new(); parts];
         for (i, b) in batches.into_iter().enumerate() {
@@ -344,7 +369,7 @@ impl Engine {
         self.ctx.deregister_table(TABLE)?;
         self.ctx.register_table(TABLE, Arc::new(mem))?;
         self.in_memory = true;
-        Ok(rows)
+        Ok(held)
     }
 
     /// Whether table `events` is the in-memory copy made by [`Engine::load_into_memory`].

@@ -29,6 +29,9 @@ pub struct Ev {
     pub ts: i64,
     cells: Vec<(u16, Cell)>,
     pub extra: BTreeMap<String, String>,
+    /// The evidence reference, built on first use: an event is cited by several findings,
+    /// and its one-line summary is the costly part.
+    cited: std::sync::OnceLock<EvidenceRef>,
 }
 
 impl Ev {
@@ -123,6 +126,10 @@ impl Ev {
 
     /// Where the event came from.
     pub fn evidence_ref(&self) -> EvidenceRef {
+        self.cited.get_or_init(|| self.build_evidence_ref()).clone()
+    }
+
+    fn build_evidence_ref(&self) -> EvidenceRef {
         EvidenceRef {
             file: self.s(f::SOURCE_FILE).to_string(),
             record: self.int(f::RECORD_NUMBER),
@@ -172,6 +179,7 @@ pub fn events_from_batches(batches: &[RecordBatch]) -> Vec<Ev> {
                 ts: 0,
                 cells: Vec::with_capacity(24),
                 extra: BTreeMap::new(),
+                cited: std::sync::OnceLock::new(),
             };
             for (field, is_row, array) in &cols {
                 if array.is_null(r) {

@@ -523,7 +523,11 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
         }
     }
     drop(stream);
-    let batches = fill_parent_images(in_stable_order(batches)?)?;
+    phase("scan-stream");
+    let batches = in_stable_order(batches)?;
+    phase("stable-order");
+    let batches = fill_parent_images(batches)?;
+    phase("parents");
     let (batches, schema) = with_row_ids(&batches, &scanned)?;
     let candidates = batches.iter().map(RecordBatch::num_rows).sum::<usize>();
     let mem = Arc::new(MemTable::try_new(schema, vec![batches.clone()])?);
@@ -684,6 +688,7 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
     phase("prior-logons");
     drop(mem);
     let evs = events_from_batches(&batches);
+    phase("evs");
     drop(batches);
 
     phase("sequences");

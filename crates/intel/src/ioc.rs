@@ -4,8 +4,9 @@
 //! Matching rules by kind: an IP equals the observed address, a CIDR contains it; a domain
 //! matches itself and its subdomains; a hash compares case-insensitively; a file name matches
 //! the last component of an observed path; an account without a domain matches that user in
-//! any domain; everything else compares case-insensitively. An empty or unknown `type` is
-//! inferred from the value.
+//! any domain; everything else compares case-insensitively. An empty `type` is inferred from
+//! the value. A bad line (unknown type, a value that is not what its type says) is reported
+//! with the file and line and skipped; the rest of the list loads ([`IocSet::load_lenient`]).
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -64,7 +65,7 @@ impl IocKind {
             IocKind::Ip
         } else if parse_cidr(v).is_some() {
             IocKind::Cidr
-        } else if matches!(v.len(), 32 | 40 | 64) && v.bytes().all(|b| b.is_ascii_hexdigit()) {
+        } else if is_hash(v) {
             IocKind::Hash
         } else if v.contains("://") {
             IocKind::Url
@@ -82,6 +83,17 @@ impl IocKind {
             IocKind::Other
         }
     }
+}
+
+fn read(path: &Path) -> Result<String, IntelError> {
+    std::fs::read_to_string(path).map_err(|source| IntelError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn is_hash(v: &str) -> bool {
+    matches!(v.len(), 32 | 40 | 64) && v.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn has_file_extension(v: &str) -> bool {
@@ -163,17 +175,33 @@ impl IocSet {
         &self.iocs
     }
 
-    /// Read a CSV list from a file.
+    /// Read a CSV list from a file; the first bad line is an error (see [`IocSet::load_lenient`]).
     pub fn load(path: &Path) -> Result<IocSet, IntelError> {
-        let text = std::fs::read_to_string(path).map_err(|source| IntelError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = read(path)?;
         IocSet::parse_csv(&text, path)
     }
 
-    /// Parse CSV text; `path` names the list in errors and in each indicator's origin.
+    /// Read a CSV list from a file, keeping every good line: the bad ones come back as
+    /// problems naming the file and line. Only an unreadable file is an error.
+    pub fn load_lenient(path: &Path) -> Result<(IocSet, Vec<IntelError>), IntelError> {
+        let text = read(path)?;
+        Ok(IocSet::parse_csv_lenient(&text, path))
+    }
+
+    /// Parse CSV text; `path` names the list in errors and in each indicator's origin. The
+    /// first bad line is an error.
     pub fn parse_csv(text: &str, path: &Path) -> Result<IocSet, IntelError> {
+        let (set, mut problems) = IocSet::parse_csv_lenient(text, path);
+        if problems.is_empty() {
+            Ok(set)
+        } else {
+            Err(problems.remove(0))
+        }
+    }
+
+    /// Parse CSV text, skipping bad lines; each skipped line is returned as a problem naming
+    /// the file and line.
+    pub fn parse_csv_lenient(text: &str, path: &Path) -> (IocSet, Vec<IntelError>) {
         let list_name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -186,12 +214,23 @@ impl IocSet {
             .from_reader(text.as_bytes());
         let mut cols = [0usize, 1, 2, 3];
         let mut out = Vec::new();
+        let mut problems = Vec::new();
+        let bad = |line: u64, message: String| IntelError::Line {
+            path: PathBuf::from(path),
+            line,
+            message,
+        };
         for (i, rec) in reader.records().enumerate() {
-            let rec = rec.map_err(|e| IntelError::Line {
-                path: PathBuf::from(path),
-                line: e.position().map(|p| p.line()).unwrap_or(0),
-                message: e.to_string(),
-            })?;
+            let rec = match rec {
+                Ok(r) => r,
+                Err(e) => {
+                    problems.push(bad(
+                        e.position().map(|p| p.line()).unwrap_or(i as u64 + 1),
+                        e.to_string(),
+                    ));
+                    continue;
+                }
+            };
             let line = rec.position().map(|p| p.line()).unwrap_or(i as u64 + 1);
             if i == 0 && rec.get(0).is_some_and(|v| v.eq_ignore_ascii_case("value")) {
                 for (slot, name) in ["value", "type", "description", "source"]
@@ -211,17 +250,32 @@ impl IocSet {
                 continue;
             }
             let ty = field(1);
-            // An empty or unknown type is inferred from the value.
-            let kind = IocKind::parse(&ty).unwrap_or_else(|| IocKind::infer(&value));
+            // An empty type is inferred from the value; an unknown one is a mistake.
+            let kind = if ty.is_empty() {
+                IocKind::infer(&value)
+            } else {
+                match IocKind::parse(&ty) {
+                    Some(k) => k,
+                    None => {
+                        problems.push(bad(
+                            line,
+                            format!(
+                                "unknown type {ty:?} for {value:?}: use ip, cidr, domain, url, hash, file, account or other (or leave it empty)"
+                            ),
+                        ));
+                        continue;
+                    }
+                }
+            };
             if kind == IocKind::Ip
                 && value.parse::<IpAddr>().is_err()
                 && parse_cidr(&value).is_none()
             {
-                return Err(IntelError::Line {
-                    path: PathBuf::from(path),
+                problems.push(bad(
                     line,
-                    message: format!("{value:?} is typed as an IP address but is not one"),
-                });
+                    format!("{value:?} is typed as an IP address but is not one"),
+                ));
+                continue;
             }
             let kind = if kind == IocKind::Ip && parse_cidr(&value).is_some() {
                 IocKind::Cidr
@@ -229,11 +283,18 @@ impl IocSet {
                 kind
             };
             if kind == IocKind::Cidr && parse_cidr(&value).is_none() {
-                return Err(IntelError::Line {
-                    path: PathBuf::from(path),
+                problems.push(bad(
                     line,
-                    message: format!("{value:?} is typed as a network but is not ADDRESS/BITS"),
-                });
+                    format!("{value:?} is typed as a network but is not ADDRESS/BITS"),
+                ));
+                continue;
+            }
+            if kind == IocKind::Hash && !is_hash(&value) {
+                problems.push(bad(
+                    line,
+                    format!("{value:?} is typed as a hash but is not 32, 40 or 64 hex digits"),
+                ));
+                continue;
             }
             let source = field(3);
             out.push(Ioc {
@@ -248,7 +309,7 @@ impl IocSet {
                 origin: format!("{list_name}:{line}"),
             });
         }
-        Ok(IocSet { iocs: out })
+        (IocSet { iocs: out }, problems)
     }
 
     /// Add another list's indicators.
@@ -375,6 +436,34 @@ mimikatz,,tool name,
         let msg = err.to_string();
         assert!(msg.contains("x.csv") && msg.contains("line 3"), "{msg}");
         assert!(IocSet::parse_csv("10.0.0.0/99,cidr\n", Path::new("x.csv")).is_err());
+    }
+
+    #[test]
+    fn bad_lines_are_skipped_and_named_while_the_rest_loads() {
+        let text = "value,type,description\n10.0.0.130,ip,attacker\nnot-an-ip,ip,typo\nzz,sha256,short\nevil.example,domain,c2\nx,colour,what\n";
+        let (set, problems) = IocSet::parse_csv_lenient(text, Path::new("/lists/feed.csv"));
+        let values: Vec<&str> = set.iocs().iter().map(|i| i.value.as_str()).collect();
+        assert_eq!(values, ["10.0.0.130", "evil.example"]);
+        let msgs: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(msgs.len(), 3, "{msgs:?}");
+        assert!(msgs[0].starts_with("/lists/feed.csv: line 3:"), "{msgs:?}");
+        assert!(
+            msgs[1].contains("line 4") && msgs[1].contains("hash"),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs[2].contains("line 6") && msgs[2].contains("colour"),
+            "{msgs:?}"
+        );
+        // The strict reader stops at the first.
+        let err = IocSet::parse_csv(text, Path::new("feed.csv")).expect_err("strict");
+        assert!(err.to_string().contains("line 3"), "{err}");
+    }
+
+    #[test]
+    fn load_lenient_names_an_unreadable_file() {
+        let err = IocSet::load_lenient(Path::new("/nonexistent/iocs.csv")).expect_err("missing");
+        assert!(err.to_string().contains("/nonexistent/iocs.csv"), "{err}");
     }
 
     #[test]

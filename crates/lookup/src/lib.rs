@@ -8,8 +8,20 @@
 //! entities with counts, a day-by-day timeline, and the hunt findings that name the entity.
 //! [`render_text`] lays the summary out the way SecOps' `lookup_entity` does.
 //!
+//! Also here, because they read the same events the same way: the process tree of one process
+//! around a time ([`process`], `process_tree`), and the values the evidence holds
+//! ([`observed`]): local IOC list sightings with first/last seen (`get_ioc_matches`; the
+//! matching rules are lateral-intel's) and the fields a partial value appears in
+//! (`find_udm_field_values`).
+//!
 //! It must not run the hunt itself (the caller passes the findings it has), read files (the
 //! engine does), or format anything but the summary.
+
+pub mod observed;
+pub mod process;
+
+pub use observed::{field_values, ioc_sightings, FieldValue, IocReport, IocSighting};
+pub use process::{process_tree, ProcessNode, ProcessTree};
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;

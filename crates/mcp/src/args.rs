@@ -108,6 +108,9 @@ pub struct SearchUdmArgs {
     pub end_time: Option<String>,
     #[serde(default, deserialize_with = "lenient_opt_i64")]
     pub max_events: Option<i64>,
+    /// Extension: also return each event's original record (XML or JSON text) as "raw".
+    #[serde(default)]
+    pub include_raw: bool,
     pub project_id: Option<String>,
     pub customer_id: Option<String>,
     pub region: Option<String>,
@@ -263,4 +266,105 @@ pub fn lenient_opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Stri
         Some(Num::F(f)) => Ok(Some(f.to_string())),
         Some(Num::B(b)) => Ok(Some(b.to_string())),
     }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// A list of strings given as a JSON array or as one comma-separated string.
+pub fn lenient_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum List {
+        Many(Vec<String>),
+        One(String),
+    }
+    Ok(match List::deserialize(d)? {
+        List::Many(v) => v,
+        List::One(s) => s
+            .trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .split(',')
+            .map(|p| p.trim().trim_matches('"').trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect(),
+    })
+}
+
+/// A process id given as a number, a decimal string or a `0x` hex string (as Security 4688
+/// writes them).
+pub fn lenient_pid<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    match Num::deserialize(d)? {
+        Num::S(s) => {
+            let t = s.trim();
+            let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+                Some(hex) => i64::from_str_radix(hex, 16).ok(),
+                None => t.parse::<i64>().ok(),
+            };
+            parsed.ok_or_else(|| {
+                serde::de::Error::custom(format!("expected a process id, got {s:?}"))
+            })
+        }
+        n => num(n),
+    }
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct ExportCsvArgs {
+    /// A UDM search query (or the runbook dialect).
+    pub query: String,
+    /// UDM field paths to export as columns, e.g. ["metadata.event_timestamp",
+    /// "principal.hostname", "target.process.command_line"] (camelCase accepted).
+    #[serde(deserialize_with = "lenient_strings")]
+    pub fields: Vec<String>,
+    #[serde(default = "default_hours", deserialize_with = "lenient_i64")]
+    #[schemars(default = "default_hours")]
+    pub hours_back: i64,
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
+    /// Accepted for compatibility: paths, hosts, users and enums always compare
+    /// case-insensitively; use nocase for other text.
+    #[serde(default = "default_true")]
+    #[schemars(default = "default_true")]
+    pub case_insensitive: bool,
+    pub project_id: Option<String>,
+    pub customer_id: Option<String>,
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct FieldValuesArgs {
+    /// Part of a value (case-insensitive), e.g. "sales" or "10.0.0.".
+    pub query: String,
+    /// Most values to return (default 100).
+    #[serde(default, deserialize_with = "lenient_opt_i64")]
+    pub page_size: Option<i64>,
+    pub project_id: Option<String>,
+    pub customer_id: Option<String>,
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct AnalyzePcapArgs {
+    /// A capture file or folder inside the evidence given to the server (absolute, or
+    /// relative to an evidence folder).
+    pub path: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct ProcessTreeArgs {
+    /// The host the process ran on (short name or FQDN).
+    pub host: String,
+    /// The process id (decimal, or 0x hex as Security 4688 writes it).
+    #[serde(deserialize_with = "lenient_pid")]
+    #[schemars(with = "i64")]
+    pub pid: i64,
+    /// When the process was seen, ISO 8601 (default: the latest event in the evidence).
+    pub around_time: Option<String>,
+    /// Hours read on either side of around_time.
+    #[serde(default = "default_hours", deserialize_with = "lenient_i64")]
+    #[schemars(default = "default_hours")]
+    pub hours_around: i64,
 }

@@ -5,15 +5,18 @@
 //! answered from local evidence held in memory, the lateral-movement hunt, the ATT&CK
 //! knowledge base and the case store; the stdio and streamable-HTTP transports (loopback
 //! only unless a bearer token is configured; the token is checked on every request); and the
-//! plain-English translator of `search_security_events` ([`translate`]).
+//! plain-English translator of `search_security_events` ([`translate`]); the local IOC lists
+//! given with `--ioc`; and the confinement of every path a tool receives to the evidence
+//! roots ([`Server::confined`]).
 //!
 //! Wire behaviour follows the Python servers: unknown arguments are ignored, numbers may come
 //! as strings, backend errors are tool content (not protocol errors), and dict results are
 //! sent as indented JSON text plus `structuredContent: {"result": ...}`.
 //!
 //! It must not parse evidence formats, compile queries to SQL text, decide what is suspicious
-//! (the hunt does) or store cases itself (lateral-cases does); it holds no logic those crates
-//! own, only the mapping from tool calls to them.
+//! (the hunt does), analyse processes, IOC sightings or captures (lateral-lookup and
+//! lateral-pcap do) or store cases itself (lateral-cases does); it holds no logic those
+//! crates own, only the mapping from tool calls to them.
 
 pub mod args;
 pub mod translate;
@@ -27,7 +30,7 @@ use lateral_cases::{Priority, Store};
 use lateral_engine::rows::{to_json_rows, Style};
 use lateral_engine::{Engine, SearchRequest, WindowSpec};
 use lateral_hunt::{HuntReport, HuntRequest, Pack};
-use lateral_intel::KnowledgeBase;
+use lateral_intel::{IocSet, KnowledgeBase};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
@@ -63,6 +66,10 @@ pub struct Config {
     pub store: Option<PathBuf>,
     /// The case database.
     pub db: PathBuf,
+    /// Local IOC lists (CSV) behind `get_ioc_matches`.
+    pub iocs: Vec<PathBuf>,
+    /// Leave the original records (`lateral.raw`) out of memory (`--no-raw`).
+    pub no_raw: bool,
 }
 
 /// Everything the tools share.
@@ -72,17 +79,32 @@ pub struct State {
     store: Store,
     pack: Pack,
     kb: KnowledgeBase,
-    /// Hunt reports by window, so alerts and lookups do not re-run the hunt.
-    hunts: tokio::sync::Mutex<BTreeMap<i64, Arc<HuntReport>>>,
+    iocs: IocSet,
+    ioc_problems: Vec<String>,
+    /// Hunt reports by everything that changes them (hours, scope, hypothesis), so alerts,
+    /// lookups and repeated hunts do not re-run the hunt.
+    hunts: tokio::sync::Mutex<BTreeMap<HuntKey, Arc<HuntReport>>>,
     hints: translate::Hints,
-    events: usize,
+    held: lateral_engine::Held,
 }
+
+/// What a hunt report depends on; the case id only decides where it is posted.
+type HuntKey = (i64, Option<String>, Option<String>);
 
 impl State {
     /// Read the evidence into memory and open the case store.
     pub async fn load(config: &Config) -> Result<State, McpError> {
+        let mut iocs = IocSet::default();
+        let mut ioc_problems = Vec::new();
+        for path in &config.iocs {
+            let (set, problems) = IocSet::load_lenient(path)?;
+            iocs.extend(set);
+            ioc_problems.extend(problems.iter().map(ToString::to_string));
+        }
         let mut engine = Engine::open_with_store(&config.evidence, config.store.as_deref())?;
-        let events = engine.load_into_memory().await?;
+        // The original records stay available (queries on lateral.raw, CSV export,
+        // include_raw) unless --no-raw; BENCHMARKS.md says what they cost.
+        let held = engine.hold_in_memory(!config.no_raw).await?;
         let store = Store::open(&config.db)?;
         let pack = Pack::load(&[])?;
         let imported =
@@ -103,17 +125,34 @@ impl State {
             store,
             pack,
             kb,
+            iocs,
+            ioc_problems,
             hunts: tokio::sync::Mutex::new(BTreeMap::new()),
             hints: translate::Hints {
                 sysmon_process_creation: sysmon,
             },
-            events,
+            held,
         })
     }
 
     /// Events held in memory.
     pub fn events(&self) -> usize {
-        self.events
+        self.held.events
+    }
+
+    /// What the in-memory table holds (events, bytes, of which original records).
+    pub fn held(&self) -> lateral_engine::Held {
+        self.held
+    }
+
+    /// IOC list entries loaded.
+    pub fn iocs(&self) -> usize {
+        self.iocs.len()
+    }
+
+    /// Bad IOC list lines skipped, each naming its file and line.
+    pub fn ioc_problems(&self) -> &[String] {
+        &self.ioc_problems
     }
 
     /// Evidence sources read.
@@ -209,13 +248,19 @@ impl Server {
         filter: datafusion::logical_expr::Expr,
         window: WindowSpec,
         max: Option<i64>,
+        include_raw: bool,
     ) -> Result<Value, String> {
         let limit = max.map(|m| m.clamp(0, 100_000) as usize);
+        let columns = if include_raw {
+            lateral_model::fields::all_fields().collect()
+        } else {
+            Vec::new()
+        };
         let req = SearchRequest {
             filter,
             window,
             limit,
-            columns: Vec::new(),
+            columns,
         };
         let found = self
             .state
@@ -228,13 +273,23 @@ impl Server {
         let events: Vec<Value> = rows
             .into_iter()
             .zip(flat)
-            .map(|(udm, flat)| {
+            .map(|(mut udm, flat)| {
                 let file = flat["lateral.source_file"]
                     .as_str()
                     .unwrap_or_default()
                     .to_string();
                 let record = flat["lateral.record_number"].as_i64().unwrap_or_default();
-                json!({ "name": format!("{file}#{record}"), "udm": udm })
+                if !include_raw {
+                    return json!({ "name": format!("{file}#{record}"), "udm": udm });
+                }
+                if let Some(Value::Object(l)) = udm.get_mut("lateral") {
+                    l.remove("raw");
+                }
+                json!({
+                    "name": format!("{file}#{record}"),
+                    "udm": udm,
+                    "raw": flat.get("lateral.raw").cloned().unwrap_or(Value::Null),
+                })
             })
             .collect();
         let returned = events.len();
@@ -245,14 +300,18 @@ impl Server {
         }))
     }
 
+    /// A parsed UDM query as a DataFusion filter, with the pack's reference lists.
+    fn compile(&self, q: &lateral_query::Query) -> Result<datafusion::logical_expr::Expr, String> {
+        lateral_query::compile(q, &self.state.pack.lists).map_err(|e| e.to_string())
+    }
+
     /// UDM text → (echo, filter), or the translation of plain English.
     fn understand(
         &self,
         text: &str,
     ) -> Result<(String, datafusion::logical_expr::Expr, Option<f64>), String> {
         if let Ok(q) = lateral_query::parse(text) {
-            let filter =
-                lateral_query::compile(&q, &self.state.pack.lists).map_err(|e| e.to_string())?;
+            let filter = self.compile(&q)?;
             return Ok((q.to_udm(), filter, None));
         }
         let t = translate::translate(text, self.state.hints).ok_or_else(|| {
@@ -264,16 +323,27 @@ impl Server {
         Ok((lateral_lookup::udm_text(&t.node), filter, t.hours_back))
     }
 
-    /// The hunt over the last `hours` (cached per window).
+    /// The hunt over the last `hours`, unscoped (cached).
     async fn hunt(&self, hours: i64) -> Result<Arc<HuntReport>, String> {
+        self.hunt_with(hours, None, None).await
+    }
+
+    /// The hunt over the last `hours` with a scope and hypothesis, cached by all three.
+    async fn hunt_with(
+        &self,
+        hours: i64,
+        scope: Option<String>,
+        hypothesis: Option<String>,
+    ) -> Result<Arc<HuntReport>, String> {
+        let key: HuntKey = (hours, scope.clone(), hypothesis.clone());
         let mut cache = self.state.hunts.lock().await;
-        if let Some(r) = cache.get(&hours) {
+        if let Some(r) = cache.get(&key) {
             return Ok(r.clone());
         }
         let req = HuntRequest {
             window: window(hours, None, None)?,
-            scope: None,
-            hypothesis: None,
+            scope,
+            hypothesis,
             case_id: None,
             inventory: None,
         };
@@ -281,12 +351,36 @@ impl Server {
             .await
             .map_err(|e| e.to_string())?;
         let report = Arc::new(report);
-        cache.insert(hours, report.clone());
+        cache.insert(key, report.clone());
         Ok(report)
+    }
+
+    /// How many hunts have been run (for tests of the cache).
+    pub async fn hunts_cached(&self) -> usize {
+        self.state.hunts.lock().await.len()
     }
 
     fn findings_json(report: &HuntReport) -> Vec<Value> {
         report.findings.iter().map(to_value).collect()
+    }
+
+    /// A path a tool was given, confined to the evidence roots: absolute, or relative to
+    /// the working directory or to an evidence folder.
+    fn resolve_evidence_path(&self, given: &str) -> Result<PathBuf, String> {
+        let given = given.trim();
+        if given.is_empty() {
+            return Err("no path given".into());
+        }
+        let p = Path::new(given);
+        if p.is_relative() && !p.exists() {
+            for root in &self.state.roots {
+                let candidate = root.join(p);
+                if root.is_dir() && candidate.exists() {
+                    return self.confined(&candidate);
+                }
+            }
+        }
+        self.confined(p)
     }
 
     /// Whether `path` lies under one of the evidence roots.
@@ -302,6 +396,66 @@ impl Server {
             ))
         }
     }
+}
+
+/// A CSV field, quoted when it holds a comma, quote or line break.
+fn csv_cell(v: &str) -> String {
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v.to_string()
+    }
+}
+
+/// The text of `get_ioc_matches`, in the layout of SecOps' answer, with what we know besides.
+fn render_ioc_matches(r: &lateral_lookup::IocReport, max: usize, problems: &[String]) -> String {
+    let mut out = if r.matches.is_empty() {
+        format!(
+            "No IoC matches found for the specified time range ({}; {} indicator(s) compared with {} distinct value(s)).\n",
+            r.window.description, r.indicators, r.values_compared
+        )
+    } else {
+        format!(
+            "Found {} IoC matches ({}; {} indicator(s) loaded):\n",
+            r.matches.len(),
+            r.window.description,
+            r.indicators
+        )
+    };
+    for (i, m) in r.matches.iter().take(max).enumerate() {
+        out.push_str(&format!(
+            "\nIoC {}:\nType: {}\nValue: {}\nSources: {}\n",
+            i + 1,
+            m.ioc.kind.as_str(),
+            m.ioc.value,
+            m.ioc.source
+        ));
+        if !m.ioc.description.is_empty() {
+            out.push_str(&format!("Description: {}\n", m.ioc.description));
+        }
+        out.push_str(&format!(
+            "Observed: {}\nFields: {}\nFirst Seen: {}\nLast Seen: {}\nEvents: {}\nList: {}\n",
+            m.observed.join(", "),
+            m.fields.join(", "),
+            m.first_seen,
+            m.last_seen,
+            m.event_count,
+            m.ioc.origin
+        ));
+    }
+    if r.matches.len() > max {
+        out.push_str(&format!(
+            "\n({} more not shown; raise max_matches)\n",
+            r.matches.len() - max
+        ));
+    }
+    if !problems.is_empty() {
+        out.push_str(&format!("\nSkipped IoC list lines ({}):\n", problems.len()));
+        for p in problems {
+            out.push_str(&format!("- {p}\n"));
+        }
+    }
+    out
 }
 
 fn or_error<T>(r: Result<T, String>, what: &str) -> Result<T, Box<ToolResult>> {
@@ -342,7 +496,7 @@ impl Server {
         if let Some(h) = hours {
             w.hours_back = h;
         }
-        match self.search(filter, w, Some(a.max_events)).await {
+        match self.search(filter, w, Some(a.max_events), false).await {
             Ok(events) => dict(json!({ "udm_query": udm, "events": events })),
             Err(e) => fail(Some(udm), e),
         }
@@ -350,23 +504,31 @@ impl Server {
 
     /// Run a UDM search query (SecOps syntax or the runbook dialect) over the loaded evidence,
     /// without translation. Returns events in UDM form (camelCase), their total and whether
-    /// more were found than returned.
+    /// more were found than returned; with include_raw, each event also carries the original
+    /// record (XML or JSON text) as read.
     #[tool]
     async fn search_udm(&self, Parameters(a): Parameters<SearchUdmArgs>) -> ToolResult {
         let fail = |e: String| dict(json!({"error": e, "events": []}));
-        let q = match lateral_query::parse(&a.query) {
-            Ok(q) => q,
-            Err(e) => return fail(e.to_string()),
-        };
-        let filter = match lateral_query::compile(&q, &self.state.pack.lists) {
+        if a.include_raw && self.state.held.raw_bytes == 0 && self.state.held.events > 0 {
+            return fail(
+                "the original records are not held: the server was started with --no-raw".into(),
+            );
+        }
+        let filter = match lateral_query::parse(&a.query)
+            .map_err(|e| e.to_string())
+            .and_then(|q| self.compile(&q))
+        {
             Ok(f) => f,
-            Err(e) => return fail(e.to_string()),
+            Err(e) => return fail(e),
         };
         let w = match window(a.hours_back, a.start_time.as_deref(), a.end_time.as_deref()) {
             Ok(w) => w,
             Err(e) => return fail(e),
         };
-        match self.search(filter, w, a.max_events.or(Some(10_000))).await {
+        match self
+            .search(filter, w, a.max_events.or(Some(10_000)), a.include_raw)
+            .await
+        {
             Ok(v) => dict(v),
             Err(e) => fail(e),
         }
@@ -448,6 +610,197 @@ impl Server {
             ));
         }
         text(out)
+    }
+
+    /// Report which entries of the local IOC lists (CSV files given with --ioc: IP addresses
+    /// and networks, host names and domains, hashes, file names and paths, accounts, URLs)
+    /// appear in the evidence over the window, with the matching values, the fields they were
+    /// seen in, first and last seen and the number of events.
+    #[tool]
+    async fn get_ioc_matches(&self, Parameters(a): Parameters<IocMatchesArgs>) -> ToolResult {
+        let w = match or_error(window(a.hours_back, None, None), "retrieving IoC matches") {
+            Ok(w) => w,
+            Err(r) => return *r,
+        };
+        if self.state.iocs.is_empty() {
+            return text(
+                "No IoC lists are loaded: start lateral mcp with --ioc FILE (CSV: value,type,description,source) to match local indicators against the evidence."
+                    .into(),
+            );
+        }
+        let report =
+            match lateral_lookup::ioc_sightings(&self.state.engine, &self.state.iocs, &w).await {
+                Ok(r) => r,
+                Err(e) => return text(format!("Error retrieving IoC matches: {e}")),
+            };
+        text(render_ioc_matches(
+            &report,
+            a.max_matches.max(1) as usize,
+            &self.state.ioc_problems,
+        ))
+    }
+
+    /// Run a UDM search and return the chosen fields of the matching events as CSV text (a
+    /// header row, then one row per event, oldest first; at most 100000 rows), or "No results
+    /// found".
+    #[tool]
+    async fn export_udm_search_csv(&self, Parameters(a): Parameters<ExportCsvArgs>) -> ToolResult {
+        let fail = |e: String| text(format!("Error exporting search results: {e}"));
+        let mut columns = Vec::new();
+        for name in &a.fields {
+            let name = name.trim();
+            let field = lateral_model::Field::by_name(name).or_else(|| {
+                lateral_model::Field::by_name(&lateral_model::fields::camel_to_snake_path(name))
+            });
+            match field {
+                Some(f) => columns.push(f),
+                None => {
+                    let hint = lateral_model::fields::suggest(name)
+                        .map(|s| format!(" (did you mean {s}?)"))
+                        .unwrap_or_default();
+                    return fail(format!(
+                        "unknown field {name:?}{hint}; `lateral fields` lists them"
+                    ));
+                }
+            }
+        }
+        if columns.is_empty() {
+            return fail("give at least one field".into());
+        }
+        let filter = match lateral_query::parse(&a.query)
+            .map_err(|e| e.to_string())
+            .and_then(|q| self.compile(&q))
+        {
+            Ok(f) => f,
+            Err(e) => return fail(e),
+        };
+        let w = match window(a.hours_back, a.start_time.as_deref(), a.end_time.as_deref()) {
+            Ok(w) => w,
+            Err(e) => return fail(e),
+        };
+        let req = SearchRequest {
+            filter,
+            window: w,
+            limit: Some(100_000),
+            columns: columns.clone(),
+        };
+        let found = match self.state.engine.search(&req).await {
+            Ok(f) => f,
+            Err(e) => return fail(e.to_string()),
+        };
+        if found.returned() == 0 {
+            return text("No results found".into());
+        }
+        let mut lines = vec![columns
+            .iter()
+            .map(|c| csv_cell(c.name()))
+            .collect::<Vec<_>>()
+            .join(",")];
+        for b in &found.batches {
+            let idx: Vec<Option<usize>> = columns
+                .iter()
+                .map(|c| b.schema().index_of(c.name()).ok())
+                .collect();
+            for r in 0..b.num_rows() {
+                lines.push(
+                    idx.iter()
+                        .map(|i| {
+                            i.map(|i| {
+                                csv_cell(&lateral_engine::rows::cell_text(b.column(i).as_ref(), r))
+                            })
+                            .unwrap_or_default()
+                        })
+                        .collect::<Vec<_>>()
+                        .join(","),
+                );
+            }
+        }
+        text(lines.join("\n"))
+    }
+
+    /// Find which fields hold values containing the given text (case-insensitive), over the
+    /// whole evidence: host names, addresses, accounts, paths, service, task and share names,
+    /// URLs and hashes, most frequent first, with first and last seen. Use it to learn how a
+    /// host or user is spelled in the evidence before searching.
+    #[tool]
+    async fn find_udm_field_values(
+        &self,
+        Parameters(a): Parameters<FieldValuesArgs>,
+    ) -> ToolResult {
+        let limit = a.page_size.unwrap_or(100).clamp(1, 10_000) as usize;
+        match lateral_lookup::field_values(&self.state.engine, &a.query, limit).await {
+            Ok((values, total)) => dict(json!({
+                "valueMatches": values,
+                "totalMatches": total,
+            })),
+            Err(e) => dict(json!({"error": e.to_string(), "valueMatches": []})),
+        }
+    }
+
+    /// Summarise packet captures the way an analyst writes it up: the attacker address, the
+    /// first pivot host, the account used, the service executable, admin shares and how they
+    /// were used, next targets and per-session detail (the JSON of `lateral pcap`). The path
+    /// must lie inside the evidence given to the server.
+    #[tool]
+    async fn analyze_pcap(&self, Parameters(a): Parameters<AnalyzePcapArgs>) -> ToolResult {
+        let path = match self.resolve_evidence_path(&a.path) {
+            Ok(p) => p,
+            Err(e) => return text(format!("Error analysing the capture: {e}")),
+        };
+        let analysis =
+            match tokio::task::spawn_blocking(move || lateral_pcap::analyze_paths(&[path])).await {
+                Ok(a) => a,
+                Err(e) => return text(format!("Error analysing the capture: {e}")),
+            };
+        if analysis.captures.is_empty() && !analysis.issues.is_empty() {
+            return text(format!(
+                "Error analysing the capture: {}",
+                analysis.issues.join("; ")
+            ));
+        }
+        dict(to_value(&analysis))
+    }
+
+    /// The process tree of one process on a host around a time, from process-launch events:
+    /// its launch (image, command line, user), its ancestry up to the oldest launch in the
+    /// evidence, and what it started, recursively. Process ids are reused, so each link is
+    /// the closest launch in time. Also returned as indented text.
+    #[tool]
+    async fn process_tree(&self, Parameters(a): Parameters<ProcessTreeArgs>) -> ToolResult {
+        let fail = |e: String| text(format!("Error building the process tree: {e}"));
+        let around = match a
+            .around_time
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            Some(t) => match lateral_engine::parse_time(t) {
+                Ok(t) => t,
+                Err(e) => return fail(e),
+            },
+            None => match self.state.engine.stats().time_range() {
+                Some((_, hi)) => hi,
+                None => return fail("the evidence holds no events".into()),
+            },
+        };
+        if a.hours_around <= 0 {
+            return fail(format!(
+                "hours_around must be positive, got {}",
+                a.hours_around
+            ));
+        }
+        match lateral_lookup::process_tree(
+            &self.state.engine,
+            &a.host,
+            a.pid,
+            around,
+            a.hours_around as f64,
+        )
+        .await
+        {
+            Ok(t) => dict(to_value(&t)),
+            Err(e) => fail(e.to_string()),
+        }
     }
 
     /// List the detection rules: the hunt pack's queries, with their UDM text, techniques,
@@ -646,26 +999,24 @@ impl Server {
     #[tool]
     async fn run_lateral_movement_hunt(&self, Parameters(a): Parameters<HuntArgs>) -> ToolResult {
         let fail = |e: String| text(format!("Error running the hunt: {e}"));
-        let w = match window(a.hours_back, None, None) {
-            Ok(w) => w,
-            Err(e) => return fail(e),
-        };
+        if let Err(e) = window(a.hours_back, None, None) {
+            return fail(e);
+        }
         let case = match a.case_id.as_deref().map(case_id).transpose() {
             Ok(c) => c,
             Err(e) => return fail(e),
         };
-        let req = HuntRequest {
-            window: w,
-            scope: a.scope.filter(|s| !s.trim().is_empty()),
-            hypothesis: a.hypothesis,
-            case_id: case.map(|c| c.to_string()),
-            inventory: None,
-        };
-        let report = match lateral_hunt::run(&self.state.engine, &self.state.pack, &req).await {
+        let scope = a.scope.filter(|s| !s.trim().is_empty());
+        let hypothesis = a.hypothesis.filter(|h| !h.trim().is_empty());
+        let report = match self.hunt_with(a.hours_back, scope, hypothesis).await {
             Ok(r) => r,
-            Err(e) => return fail(e.to_string()),
+            Err(e) => return fail(e),
         };
-        let mut doc = to_value(&report);
+        let mut doc = to_value(&*report);
+        if let (Some(id), Value::Object(m)) = (case, &mut doc) {
+            // The report names the case it was run for, as `lateral hunt --case` does.
+            m.insert("case_id".into(), Value::String(id.to_string()));
+        }
         if let Some(id) = case {
             match self.attach_hunt(id, &doc) {
                 Ok(note) => {

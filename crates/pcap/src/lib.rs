@@ -105,6 +105,90 @@ pub fn read_capture(data: &[u8], file: &str) -> CaptureReport {
     a.finish()
 }
 
+/// One capture read by [`analyze_paths`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CaptureFile {
+    pub file: String,
+    pub stats: CaptureStats,
+}
+
+/// The investigation summary of a set of captures with what was read: the document of
+/// `lateral pcap --format json` and of the MCP tool `analyze_pcap`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CaptureAnalysis {
+    pub summary: InvestigationSummary,
+    pub captures: Vec<CaptureFile>,
+    /// Problems, each naming its file (and frame or offset).
+    pub issues: Vec<String>,
+    /// Events decoded.
+    pub events: usize,
+    /// Whether any frame at all was read.
+    #[serde(skip)]
+    pub read_any: bool,
+}
+
+fn walk_captures(path: &Path, out: &mut Vec<std::path::PathBuf>) {
+    if path.is_dir() {
+        let mut entries: Vec<std::path::PathBuf> = std::fs::read_dir(path)
+            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        entries.sort();
+        for e in entries {
+            walk_captures(&e, out);
+        }
+        return;
+    }
+    let mut head = [0u8; 4];
+    let is_capture = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .map(|_| detect(&head).is_some())
+        .unwrap_or(false);
+    if is_capture {
+        out.push(path.to_path_buf());
+    }
+}
+
+/// Read the captures under `paths` and summarise them. A file named explicitly is read even
+/// if its content is not recognised (so the error is reported); folders are walked in name
+/// order and keep the files whose content is a capture.
+pub fn analyze_paths(paths: &[std::path::PathBuf]) -> CaptureAnalysis {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_file() {
+            files.push(p.clone());
+        } else {
+            walk_captures(p, &mut files);
+        }
+    }
+    let mut events = Vec::new();
+    let mut issues = Vec::new();
+    let mut captures = Vec::new();
+    let mut read_any = false;
+    for f in &files {
+        match read_capture_file(f) {
+            Ok(r) => {
+                read_any |= r.stats.frames > 0;
+                for i in &r.issues {
+                    issues.push(format!("{}: {i}", r.file));
+                }
+                captures.push(CaptureFile {
+                    file: r.file.clone(),
+                    stats: r.stats.clone(),
+                });
+                events.extend(r.events);
+            }
+            Err(e) => issues.push(e.to_string()),
+        }
+    }
+    CaptureAnalysis {
+        summary: summarize(&events),
+        captures,
+        issues,
+        events: events.len(),
+        read_any,
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct FlowKey {
     a: (IpAddr, u16),

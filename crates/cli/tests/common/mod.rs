@@ -66,3 +66,49 @@ pub fn get<'a>(event: &'a serde_json::Value, path: &str) -> &'a serde_json::Valu
 pub fn s<'a>(event: &'a serde_json::Value, path: &str) -> &'a str {
     get(event, path).as_str().unwrap_or("")
 }
+
+/// The seed queries of the lateral-movement runbook (`lateral_movement_hunt_psexec_wmi`, with
+/// the skill form's variants), verbatim as the runbook gives them to
+/// `search_security_events`: (what it looks for, query). `runbook_queries.rs` checks them on
+/// the shared attack data, `mcp_e2e.rs` replays them through `lateral mcp`.
+pub const RUNBOOK_QUERIES: [(&str, &str); 8] = [
+    (
+        "PsExec service install",
+        r#"metadata.product_event_type = "ServiceInstalled" AND target.process.file.full_path CONTAINS "PSEXESVC.exe""#,
+    ),
+    (
+        "services.exe children (PsExec indirect)",
+        r#"metadata.event_type = "PROCESS_LAUNCH" AND principal.process.file.full_path = "C:\Windows\System32\services.exe" AND target.process.file.full_path NOT IN ("standard_service_process1.exe", "standard_service_process2.exe")"#,
+    ),
+    (
+        "WMI process creation",
+        r#"metadata.event_type = "PROCESS_LAUNCH" AND principal.process.file.full_path = "C:\Windows\System32\wbem\WmiPrvSE.exe""#,
+    ),
+    (
+        "WmiPrvSE spawning shells (skill)",
+        r#"metadata.event_type = "PROCESS_LAUNCH" AND principal.process.file.full_path = "C:\Windows\System32\wbem\WmiPrvSE.exe" AND target.process.file.full_path IN ("cmd.exe", "powershell.exe")"#,
+    ),
+    (
+        "wmic /node: process call create",
+        r#"metadata.event_type = "PROCESS_LAUNCH" AND principal.process.file.full_path = "C:\Windows\System32\cmd.exe" AND principal.process.command_line CONTAINS "wmic" AND principal.process.command_line CONTAINS "/node:" AND principal.process.command_line CONTAINS "process call create""#,
+    ),
+    (
+        "WMI event subscription",
+        r#"metadata.event_type = "WMI_ACTIVITY" AND description CONTAINS "__EventFilter""#,
+    ),
+    (
+        "PowerShell WMI method",
+        r#"metadata.event_type = "PROCESS_LAUNCH" AND target.process.file.full_path CONTAINS "powershell.exe" AND target.process.command_line CONTAINS "Invoke-WmiMethod""#,
+    ),
+    (
+        "PowerShell WMI or CIM method (skill)",
+        r#"metadata.event_type = "PROCESS_LAUNCH" AND target.process.file.full_path CONTAINS "powershell.exe" AND (target.process.command_line CONTAINS "Invoke-WmiMethod" OR target.process.command_line CONTAINS "Invoke-CimMethod")"#,
+    ),
+];
+
+/// The runbook's network-correlation query (SMB from a source to a target address).
+pub fn runbook_smb_query(target_ip: &str, source_ip: &str) -> String {
+    format!(
+        r#"metadata.event_type = "NETWORK_CONNECTION" AND target.port = 445 AND target.ip = "{target_ip}" AND principal.ip = "{source_ip}""#
+    )
+}

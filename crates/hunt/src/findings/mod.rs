@@ -275,7 +275,24 @@ fn lower_name(path: &str) -> String {
 
 /// A command line fit for output: secrets masked.
 pub fn safe_command(cmd: &str) -> String {
-    la::mask_credentials(cmd).text
+    // The same command line is quoted by many findings and repeats across hosts and copies
+    // of the evidence: remember the masked text (bounded, per thread).
+    thread_local! {
+        static MASKED: std::cell::RefCell<HashMap<String, String>> =
+            std::cell::RefCell::new(HashMap::new());
+    }
+    MASKED.with(|m| {
+        let mut m = m.borrow_mut();
+        if let Some(t) = m.get(cmd) {
+            return t.clone();
+        }
+        let text = la::mask_credentials(cmd).text;
+        if m.len() >= 4096 {
+            m.clear();
+        }
+        m.insert(cmd.to_string(), text.clone());
+        text
+    })
 }
 
 fn stable_id(parts: &[&str]) -> String {
