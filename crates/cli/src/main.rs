@@ -322,7 +322,12 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            let text = format!("{e:#}");
+            eprintln!("error: {text}");
+            #[cfg(feature = "cluster")]
+            if let Some(hint) = lateral_cluster::explain(&text) {
+                eprintln!("hint: {hint}");
+            }
             ExitCode::from(1)
         }
     }

@@ -15,13 +15,6 @@ fn s(p: &Path) -> String {
     p.display().to_string()
 }
 
-fn run_ok(args: &[String]) -> Output {
-    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = lateral(&argv);
-    assert_eq!(out.code, 0, "lateral {}: {}", args.join(" "), out.stderr);
-    out
-}
-
 fn args(parts: &[&str], paths: &[&Path], store: Option<&Path>) -> Vec<String> {
     let mut v: Vec<String> = parts.iter().map(|p| p.to_string()).collect();
     v.extend(paths.iter().map(|p| s(p)));
@@ -77,30 +70,7 @@ fn hunt(paths: &[&Path], store: Option<&Path>, out: &Path) -> Value {
     a.extend(["--all-time", "--format", "json", "--out"].map(String::from));
     a.push(s(out));
     let doc = run_ok(&a).json();
-    scrub(doc)
-}
-
-fn scrub(v: Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.into_iter()
-                .filter(|(k, _)| {
-                    !matches!(
-                        k.as_str(),
-                        "generated_at"
-                            | "elapsed_ms"
-                            | "duration_ms"
-                            | "timings"
-                            | "ms"
-                            | "seconds"
-                    )
-                })
-                .map(|(k, v)| (k, scrub(v)))
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.into_iter().map(scrub).collect()),
-        other => other,
-    }
+    scrub_timings(doc, &[])
 }
 
 const QUERIES: &[&str] = &[

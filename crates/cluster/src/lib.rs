@@ -20,12 +20,15 @@ use std::sync::Arc;
 use ballista::prelude::{SessionConfigExt, SessionContextExt};
 use ballista_core::registry::BallistaFunctionRegistry;
 use ballista_executor::executor_process::{start_executor_process, ExecutorProcessConfig};
-use ballista_scheduler::cluster::BallistaCluster;
+use ballista_scheduler::cluster::{BallistaCluster, ClusterStateEvent};
 use ballista_scheduler::config::SchedulerConfig;
-use ballista_scheduler::scheduler_process::start_server;
+use ballista_scheduler::scheduler_process::{create_scheduler, start_grpc_service};
+use ballista_scheduler::scheduler_server::SchedulerServer;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::execution::FunctionRegistry;
 use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion_proto::protobuf::{LogicalPlanNode, PhysicalPlanNode};
+use futures::StreamExt;
 
 /// Default partitions a cluster query is planned with (Ballista's own default is 16, tuned
 /// for large clusters; two small executors do better with fewer, larger tasks).
@@ -128,6 +131,7 @@ pub fn parse_url(url: &str) -> Result<(String, u16), ClusterError> {
 pub async fn remote_context(url: &str, partitions: usize) -> Result<SessionContext, ClusterError> {
     let (host, port) = parse_url(url)?;
     let config = SessionConfig::new_with_ballista()
+        .with_ballista_adaptive_query_planner(false)
         .with_target_partitions(partitions.max(1))
         .with_information_schema(true);
     let mut state = SessionStateBuilder::new()
@@ -164,9 +168,59 @@ pub async fn run_scheduler(bind: SocketAddr) -> Result<(), ClusterError> {
     config.executor_timeout_seconds = EXECUTOR_TIMEOUT_SECONDS;
     config.no_executors_grace_period_seconds = EXECUTOR_TIMEOUT_SECONDS;
     config.expire_dead_executor_interval_seconds = HEARTBEAT_SECONDS;
+    config.validate()?;
     let cluster = BallistaCluster::new_from_config(&config).await?;
-    start_server(cluster, bind, Arc::new(config)).await?;
+    let scheduler =
+        create_scheduler::<LogicalPlanNode, PhysicalPlanNode>(cluster, Arc::new(config)).await?;
+    let events = scheduler.cluster_state_events().await?;
+    tokio::spawn(fail_running_jobs_on_executor_loss(
+        scheduler.clone(),
+        events,
+    ));
+    start_grpc_service(bind, scheduler).await?;
     Ok(())
+}
+
+/// What a client is told when its query was stopped because an executor left the cluster.
+pub const EXECUTOR_LOST: &str = "an executor left the cluster while the query ran";
+
+/// A hint for an error a cluster query ended with, when lateral knows why it happened: a job
+/// cancelled by the scheduler (lateral's scheduler cancels running jobs when an executor
+/// leaves; lateral itself never cancels a job otherwise).
+pub fn explain(error: &str) -> Option<String> {
+    error.contains("failed: Cancelled").then(|| {
+        format!("the scheduler cancelled the query because {EXECUTOR_LOST} (its log names the executor); Ballista 55 cannot be trusted to redo a lost executor's work, so lateral fails the query rather than risk wrong counts: run the command again (docs/cluster.md)")
+    })
+}
+
+/// Cancel every running job when an executor leaves the cluster (killed and timed out, or
+/// stopped), so the client gets an error instead of an answer Ballista 55 may have got wrong.
+///
+/// Ballista reruns the lost executor's work itself, but in version 55 that recovery is not
+/// safe: with the adaptive planner a rerun stage's output is refused ("Can't find active
+/// stage to update stage outputs") and the job never ends; with the static planner, when a
+/// running stage is rolled back, the outputs its tasks on surviving executors had already
+/// handed to the next stage are kept and the rerun adds them again, so rows are counted twice
+/// (seen here: 3 of 6 recovered `GROUP BY` queries returned duplicated groups). A hunt must
+/// not report inflated counts, so the query fails and is run again (docs/cluster.md).
+async fn fail_running_jobs_on_executor_loss(
+    scheduler: SchedulerServer<LogicalPlanNode, PhysicalPlanNode>,
+    mut events: ballista_scheduler::cluster::ClusterStateEventStream,
+) {
+    while let Some(event) = events.next().await {
+        let ClusterStateEvent::RemovedExecutor { executor_id } = event else {
+            continue;
+        };
+        let running = scheduler.state.task_manager.get_running_job_cache();
+        for job_id in running.keys() {
+            log::warn!(
+                "cancelling job {job_id}: {EXECUTOR_LOST} (executor {executor_id}); Ballista 55 cannot be trusted to rerun its work correctly"
+            );
+            if let Err(e) = scheduler.cancel_job(job_id.clone()).await {
+                log::error!("cannot cancel job {job_id} after executor {executor_id} left: {e}");
+            }
+        }
+    }
 }
 
 /// How to start an executor.
@@ -227,6 +281,13 @@ pub async fn run_executor(opts: ExecutorOptions) -> Result<(), ClusterError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cancelled_jobs_are_explained() {
+        let e = "query engine: Execution error: Job 038JATAHB0000 failed: Cancelled";
+        assert!(explain(e).is_some_and(|h| h.contains("executor left the cluster")));
+        assert!(explain("Job 1 failed: Task failed: out of memory").is_none());
+    }
 
     #[test]
     fn urls() {

@@ -47,6 +47,38 @@ pub fn lateral(args: &[&str]) -> Output {
 }
 
 /// Run a search with `--format json --all-time` and return the events.
+/// Run the binary with `args` and insist it exits 0.
+pub fn run_ok(args: &[String]) -> Output {
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = lateral(&argv);
+    assert_eq!(out.code, 0, "lateral {}: {}", args.join(" "), out.stderr);
+    out
+}
+
+/// `v` without the keys that measure a run (elapsed times, timings, generation time), at any
+/// depth, and without the `extra` keys, so two runs' outputs compare equal.
+pub fn scrub_timings(v: serde_json::Value, extra: &[&str]) -> serde_json::Value {
+    use serde_json::Value;
+    const TIMINGS: [&str; 6] = [
+        "generated_at",
+        "elapsed_ms",
+        "duration_ms",
+        "timings",
+        "ms",
+        "seconds",
+    ];
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(k, _)| !TIMINGS.contains(&k.as_str()) && !extra.contains(&k.as_str()))
+                .map(|(k, v)| (k, scrub_timings(v, extra)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(|v| scrub_timings(v, extra)).collect()),
+        other => other,
+    }
+}
+
 pub fn search_events(paths: &[&Path], query: &str) -> Vec<serde_json::Value> {
     let mut args: Vec<String> = vec!["search".into()];
     args.extend(paths.iter().map(|p| p.display().to_string()));
