@@ -130,6 +130,14 @@ fn alert_from_row(row: &Row) -> rusqlite::Result<Alert> {
     })
 }
 
+/// The author as given (trimmed), or the default author when none or blank.
+fn author_or_default(author: Option<&str>) -> &str {
+    author
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .unwrap_or(DEFAULT_AUTHOR)
+}
+
 fn clean_tags(tags: &[String]) -> Vec<String> {
     let mut seen = BTreeSet::new();
     tags.iter()
@@ -261,6 +269,23 @@ impl Store {
         .ok_or_else(|| self.no_case(case_id))
     }
 
+    /// Insert one comment in `tx`; returns its id.
+    fn insert_comment(
+        &self,
+        tx: &rusqlite::Transaction,
+        case_id: i64,
+        author: &str,
+        text: &str,
+        time: &str,
+    ) -> Result<i64, CaseError> {
+        tx.execute(
+            "INSERT INTO comments (case_id, author, comment, create_time) VALUES (?1, ?2, ?3, ?4)",
+            params![case_id, author, text, time],
+        )
+        .map_err(self.err(format!("cannot add a comment to case {case_id}")))?;
+        Ok(tx.last_insert_rowid())
+    }
+
     fn touch(&self, tx: &rusqlite::Transaction, case_id: i64, time: &str) -> Result<(), CaseError> {
         let n = tx
             .execute(
@@ -376,20 +401,11 @@ impl Store {
                 "case {case_id}: an empty comment is not posted"
             )));
         }
-        let author = author
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-            .unwrap_or(DEFAULT_AUTHOR)
-            .to_string();
+        let author = author_or_default(author).to_string();
         let time = now();
         let id = self.write(&format!("comment on case {case_id}"), |tx| {
             self.touch(tx, case_id, &time)?;
-            tx.execute(
-                "INSERT INTO comments (case_id, author, comment, create_time) VALUES (?1, ?2, ?3, ?4)",
-                params![case_id, author, text, time],
-            )
-            .map_err(self.err(format!("cannot add a comment to case {case_id}")))?;
-            Ok(tx.last_insert_rowid())
+            self.insert_comment(tx, case_id, &author, text, &time)
         })?;
         Ok(Comment {
             id,
@@ -457,10 +473,7 @@ impl Store {
             ),
             None => None,
         };
-        let author = author
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-            .unwrap_or(DEFAULT_AUTHOR);
+        let author = author_or_default(author);
         let mut changed = Vec::new();
         if let Some(s) = update.status {
             changed.push(format!("status {s}"));
@@ -502,8 +515,11 @@ impl Store {
                 .map_err(fail())?;
             }
             if let Some(s) = stage {
-                tx.execute("UPDATE cases SET stage = ?2 WHERE id = ?1", params![case_id, s])
-                    .map_err(fail())?;
+                tx.execute(
+                    "UPDATE cases SET stage = ?2 WHERE id = ?1",
+                    params![case_id, s],
+                )
+                .map_err(fail())?;
             }
             if let Some(a) = update.assignee.as_deref().map(str::trim) {
                 let a = (!a.is_empty()).then_some(a);
@@ -521,14 +537,13 @@ impl Store {
                 .map_err(fail())?;
             }
             if let Some(t) = &tags {
-                tx.execute("UPDATE cases SET tags = ?2 WHERE id = ?1", params![case_id, t])
-                    .map_err(fail())?;
+                tx.execute(
+                    "UPDATE cases SET tags = ?2 WHERE id = ?1",
+                    params![case_id, t],
+                )
+                .map_err(fail())?;
             }
-            tx.execute(
-                "INSERT INTO comments (case_id, author, comment, create_time) VALUES (?1, ?2, ?3, ?4)",
-                params![case_id, author, note, time],
-            )
-            .map_err(self.err(format!("cannot add a comment to case {case_id}")))?;
+            self.insert_comment(tx, case_id, author, &note, &time)?;
             Ok(())
         })?;
         self.case(case_id)
@@ -545,10 +560,7 @@ impl Store {
         let time = now();
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());
         let root_cause = root_cause.map(str::trim).filter(|r| !r.is_empty());
-        let author = author
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-            .unwrap_or(DEFAULT_AUTHOR);
+        let author = author_or_default(author);
         let mut note = String::from("Case closed.");
         if let Some(r) = reason {
             note.push_str(&format!(" Reason: {r}."));
@@ -563,11 +575,7 @@ impl Store {
                 params![case_id, reason, root_cause],
             )
             .map_err(self.err(format!("cannot close case {case_id}")))?;
-            tx.execute(
-                "INSERT INTO comments (case_id, author, comment, create_time) VALUES (?1, ?2, ?3, ?4)",
-                params![case_id, author, note, time],
-            )
-            .map_err(self.err(format!("cannot add a comment to case {case_id}")))?;
+            self.insert_comment(tx, case_id, author, &note, &time)?;
             Ok(())
         })?;
         self.case(case_id)

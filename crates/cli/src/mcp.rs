@@ -84,6 +84,20 @@ pub async fn mcp(a: McpArgs) -> Result<ExitCode> {
         eprintln!("lateral mcp: {} IOC list entries loaded", state.iocs());
     }
     let state = Arc::new(state);
+    // The hunt over all the evidence, whose findings lookup_entity lists, runs while the
+    // server starts answering; the first lookup waits only for what is left of it.
+    let warm = state.warm_up();
+    let started = std::time::Instant::now();
+    tokio::spawn(async move {
+        match warm.await {
+            Ok(Ok(n)) => eprintln!(
+                "lateral mcp: detection hunt over all the evidence done in {:.1} s: {n} finding(s)",
+                started.elapsed().as_secs_f64()
+            ),
+            Ok(Err(e)) => eprintln!("warning: the detection hunt failed: {e}"),
+            Err(e) => eprintln!("warning: the detection hunt stopped: {e}"),
+        }
+    });
     match a.http {
         None => lateral_mcp::serve_stdio(state).await?,
         Some(addr) => {

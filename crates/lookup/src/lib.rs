@@ -275,7 +275,7 @@ pub async fn lookup(
         total_events: found.total,
         events_by_type: Vec::new(),
         related: Vec::new(),
-        findings: matching_findings(kind, &canon, findings),
+        findings: matching_findings(kind, &canon, findings, &found.window),
         timeline: Vec::new(),
     };
     let Some(schema) = found.batches.first().map(RecordBatch::schema) else {
@@ -536,8 +536,14 @@ pub fn names_entity(kind: EntityKind, canon: &str, s: &str) -> bool {
     }
 }
 
-/// The findings (hunt report JSON) with a string value naming the entity.
-fn matching_findings(kind: EntityKind, canon: &str, findings: &[Json]) -> Vec<FindingRef> {
+/// The findings (hunt report JSON) with a string value naming the entity whose activity
+/// (first to last seen) overlaps `window`; a finding without readable times is kept.
+fn matching_findings(
+    kind: EntityKind,
+    canon: &str,
+    findings: &[Json],
+    window: &lateral_engine::Window,
+) -> Vec<FindingRef> {
     fn any_string(v: &Json, hit: &dyn Fn(&str) -> bool) -> bool {
         match v {
             Json::String(s) => hit(s),
@@ -548,9 +554,20 @@ fn matching_findings(kind: EntityKind, canon: &str, findings: &[Json]) -> Vec<Fi
     }
     let hit = |s: &str| names_entity(kind, canon, s);
     let s = |v: &Json, k: &str| v[k].as_str().unwrap_or_default().to_string();
+    let time = |f: &Json, k: &str| {
+        f[k].as_str()
+            .and_then(|t| lateral_engine::parse_time(t).ok())
+    };
+    let overlaps = |f: &Json| {
+        let ends_before =
+            matches!((time(f, "last_seen"), window.start), (Some(l), Some(s)) if l < s);
+        let starts_after =
+            matches!((time(f, "first_seen"), window.end), (Some(b), Some(e)) if b > e);
+        !ends_before && !starts_after
+    };
     findings
         .iter()
-        .filter(|f| any_string(f, &hit))
+        .filter(|f| overlaps(f) && any_string(f, &hit))
         .map(|f| FindingRef {
             id: s(f, "id"),
             title: s(f, "title"),

@@ -49,6 +49,25 @@ pub struct ProcessNode {
     pub children: Vec<ProcessNode>,
 }
 
+impl ProcessNode {
+    /// A process known only as the parent named by a child's launch event: its PID and
+    /// image, nothing logged about its own launch.
+    fn unseen(pid: i64, image: Option<String>) -> Self {
+        ProcessNode {
+            pid,
+            parent_pid: None,
+            image,
+            command_line: None,
+            user: None,
+            launched: None,
+            parent_image: None,
+            evidence: None,
+            event: None,
+            children: Vec::new(),
+        }
+    }
+}
+
 /// What [`process_tree`] found.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProcessTree {
@@ -286,18 +305,7 @@ pub async fn process_tree(
                 .map(|l| l.node.clone())
                 .collect();
             if let Some(first) = tree.orphans.first() {
-                tree.ancestry = vec![ProcessNode {
-                    pid,
-                    parent_pid: None,
-                    image: first.parent_image.clone(),
-                    command_line: None,
-                    user: None,
-                    launched: None,
-                    parent_image: None,
-                    evidence: None,
-                    event: None,
-                    children: Vec::new(),
-                }];
+                tree.ancestry = vec![ProcessNode::unseen(pid, first.parent_image.clone())];
             }
         }
     }
@@ -336,18 +344,7 @@ fn ancestry(launches: &[Launch], from: usize) -> Vec<ProcessNode> {
                 cur = k;
             }
             _ => {
-                out.push(ProcessNode {
-                    pid: ppid,
-                    parent_pid: None,
-                    image: child.node.parent_image.clone(),
-                    command_line: None,
-                    user: None,
-                    launched: None,
-                    parent_image: None,
-                    evidence: None,
-                    event: None,
-                    children: Vec::new(),
-                });
+                out.push(ProcessNode::unseen(ppid, child.node.parent_image.clone()));
                 break;
             }
         }

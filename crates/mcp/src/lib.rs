@@ -84,6 +84,10 @@ pub struct State {
     /// Hunt reports by everything that changes them (hours, scope, hypothesis), so alerts,
     /// lookups and repeated hunts do not re-run the hunt.
     hunts: tokio::sync::Mutex<BTreeMap<HuntKey, Arc<HuntReport>>>,
+    /// The hunt over everything held, run once (in the background from [`State::warm_up`],
+    /// or by the first tool that needs it): the alerts `lookup_entity` lists, filtered to its
+    /// window, as a SIEM's detections are computed ahead of the analyst's lookups.
+    detections: tokio::sync::OnceCell<Result<Arc<HuntReport>, String>>,
     hints: translate::Hints,
     held: lateral_engine::Held,
 }
@@ -128,11 +132,46 @@ impl State {
             iocs,
             ioc_problems,
             hunts: tokio::sync::Mutex::new(BTreeMap::new()),
+            detections: tokio::sync::OnceCell::new(),
             hints: translate::Hints {
                 sysmon_process_creation: sysmon,
             },
             held,
         })
+    }
+
+    /// The hunt over all the evidence held (every query and correlation, no window), run
+    /// once; later calls share its report.
+    pub async fn detections(&self) -> Result<Arc<HuntReport>, String> {
+        self.detections
+            .get_or_init(|| async {
+                let req = HuntRequest {
+                    window: WindowSpec {
+                        hours_back: 0.0,
+                        start: None,
+                        end: None,
+                        now: false,
+                        all: true,
+                    },
+                    scope: None,
+                    hypothesis: None,
+                    case_id: None,
+                    inventory: None,
+                };
+                lateral_hunt::run(&self.engine, &self.pack, &req)
+                    .await
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .await
+            .clone()
+    }
+
+    /// Start [`State::detections`] in the background, so the first `lookup_entity` does not
+    /// wait for a whole hunt. Returns the task; its output is the number of findings.
+    pub fn warm_up(self: &Arc<Self>) -> tokio::task::JoinHandle<Result<usize, String>> {
+        let state = self.clone();
+        tokio::spawn(async move { state.detections().await.map(|r| r.findings.len()) })
     }
 
     /// Events held in memory.
@@ -303,6 +342,21 @@ impl Server {
     /// A parsed UDM query as a DataFusion filter, with the pack's reference lists.
     fn compile(&self, q: &lateral_query::Query) -> Result<datafusion::logical_expr::Expr, String> {
         lateral_query::compile(q, &self.state.pack.lists).map_err(|e| e.to_string())
+    }
+
+    /// A UDM query (no translation) and its time window, as a filter and window spec: what
+    /// `search_udm` and `export_udm_search_csv` both take.
+    fn udm_request(
+        &self,
+        query: &str,
+        hours_back: i64,
+        start: Option<&str>,
+        end: Option<&str>,
+    ) -> Result<(datafusion::logical_expr::Expr, WindowSpec), String> {
+        let q = lateral_query::parse(query).map_err(|e| e.to_string())?;
+        let filter = self.compile(&q)?;
+        let w = window(hours_back, start, end)?;
+        Ok((filter, w))
     }
 
     /// UDM text → (echo, filter), or the translation of plain English.
@@ -514,15 +568,13 @@ impl Server {
                 "the original records are not held: the server was started with --no-raw".into(),
             );
         }
-        let filter = match lateral_query::parse(&a.query)
-            .map_err(|e| e.to_string())
-            .and_then(|q| self.compile(&q))
-        {
-            Ok(f) => f,
-            Err(e) => return fail(e),
-        };
-        let w = match window(a.hours_back, a.start_time.as_deref(), a.end_time.as_deref()) {
-            Ok(w) => w,
+        let (filter, w) = match self.udm_request(
+            &a.query,
+            a.hours_back,
+            a.start_time.as_deref(),
+            a.end_time.as_deref(),
+        ) {
+            Ok(r) => r,
             Err(e) => return fail(e),
         };
         match self
@@ -544,7 +596,8 @@ impl Server {
             Ok(w) => w,
             Err(r) => return *r,
         };
-        let findings = match self.hunt(a.hours_back).await {
+        // The findings over all the evidence; the lookup keeps those overlapping its window.
+        let findings = match self.state.detections().await {
             Ok(r) => Self::findings_json(&r),
             Err(_) => Vec::new(),
         };
@@ -667,15 +720,13 @@ impl Server {
         if columns.is_empty() {
             return fail("give at least one field".into());
         }
-        let filter = match lateral_query::parse(&a.query)
-            .map_err(|e| e.to_string())
-            .and_then(|q| self.compile(&q))
-        {
-            Ok(f) => f,
-            Err(e) => return fail(e),
-        };
-        let w = match window(a.hours_back, a.start_time.as_deref(), a.end_time.as_deref()) {
-            Ok(w) => w,
+        let (filter, w) = match self.udm_request(
+            &a.query,
+            a.hours_back,
+            a.start_time.as_deref(),
+            a.end_time.as_deref(),
+        ) {
+            Ok(r) => r,
             Err(e) => return fail(e),
         };
         let req = SearchRequest {

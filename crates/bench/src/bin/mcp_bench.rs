@@ -216,10 +216,22 @@ fn main() -> Result<()> {
         .arg(&db)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .spawn()
         .context("start lateral mcp")?;
     let pid = child.id();
+    // The server's stderr goes on to ours; the line saying its background detection hunt
+    // is done is also signalled, so the timed calls do not compete with it for the CPU.
+    let (hunted_tx, hunted) = std::sync::mpsc::channel::<()>();
+    let err = child.stderr.take().context("stderr")?;
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            eprintln!("{line}");
+            if line.contains("detection hunt") {
+                let _ = hunted_tx.send(());
+            }
+        }
+    });
     let mut server = Server {
         stdin: child.stdin.take().context("stdin")?,
         stdout: BufReader::new(child.stdout.take().context("stdout")?),
@@ -238,6 +250,14 @@ fn main() -> Result<()> {
         load.as_secs_f64(),
         rss,
         rss * 1e6 / lines as f64
+    );
+
+    hunted
+        .recv_timeout(Duration::from_secs(3600))
+        .context("the server did not finish its detection hunt")?;
+    println!(
+        "detection hunt (in the background from start-up): done {:.1} s after initialize",
+        (t.elapsed() - load).as_secs_f64()
     );
 
     let mut search = Vec::new();
@@ -274,7 +294,7 @@ fn main() -> Result<()> {
         json!({"entity_value": "sales-pc-0000.corp.local", "hours_back": 168}),
     )?;
     println!(
-        "lookup_entity first call (runs the hunt once)   {:>8.1} ms",
+        "lookup_entity first call                       {:>8.1} ms",
         cold.as_secs_f64() * 1e3
     );
     let mut lookups = Vec::new();
