@@ -14,6 +14,7 @@ pub const LOOKUP_EXAMPLES: &str = "Examples:
   lateral lookup 'AD\\docker' ./evidence --all-time
   lateral lookup 'C:\\Windows\\PSEXESVC.exe' ./evidence
   lateral lookup 10.0.0.130 --store ./store --all-time
+  lateral lookup SALES-PC --store /shared/store --engine df://scheduler:50050
 
 The kind is detected from the value: an IP address, a host name or FQDN, an account
 (DOMAIN\\user or user@domain), a file hash (MD5, SHA-1, SHA-256) or a process path; a bare word
@@ -36,6 +37,10 @@ pub struct LookupArgs {
     /// Event store written by `lateral ingest`, read with (or instead of) the paths.
     #[arg(long, value_name = "DIR")]
     store: Option<PathBuf>,
+    /// Run the lookup's queries (and its hunt's scan) on a Ballista cluster (`lateral
+    /// cluster`) instead of in this process; needs --store DIR at a path every executor can read.
+    #[arg(long, value_name = "df://HOST:PORT", requires = "store")]
+    engine: Option<String>,
     /// Hours of evidence to look at, ending at the latest event.
     #[arg(long, default_value_t = 168.0)]
     hours_back: f64,
@@ -60,14 +65,19 @@ pub async fn lookup(a: LookupArgs) -> Result<ExitCode> {
         now: false,
         all: a.all_time,
     };
-    let mut engine = match crate::open_engine(&a.paths, a.store.as_deref(), None).await? {
-        Ok(e) => e,
-        Err(code) => return Ok(code),
-    };
-    let progress = crate::progress::Progress::start(&engine);
-    let loaded = engine.load_into_memory().await;
-    progress.finish();
-    loaded?;
+    let mut engine =
+        match crate::open_engine(&a.paths, a.store.as_deref(), a.engine.as_deref()).await? {
+            Ok(e) => e,
+            Err(code) => return Ok(code),
+        };
+    // The lookup runs a hunt and several queries over the same events: read them once. On a
+    // cluster the queries run where the store is instead.
+    if a.engine.is_none() {
+        let progress = crate::progress::Progress::start(&engine);
+        let loaded = engine.load_into_memory().await;
+        progress.finish();
+        loaded?;
+    }
     crate::output::print_issues(&engine.issues());
     let pack = lateral_hunt::Pack::load(&[])?;
     let req = lateral_hunt::HuntRequest {

@@ -13,6 +13,7 @@ pub const MCP_EXAMPLES: &str = "Examples:
   lateral mcp --evidence ./evidence --evidence triage.zip --db cases.db
   lateral mcp --evidence ./evidence --http 127.0.0.1:8765
   lateral mcp --store /cases/acme/store --db cases.db
+  lateral mcp --store /shared/store --engine df://scheduler:50050
   LATERAL_MCP_TOKEN=s3cret lateral mcp --evidence ./evidence --http 0.0.0.0:8765
   lateral mcp --evidence ./evidence --ioc iocs.csv --ioc feed.csv
 
@@ -35,6 +36,10 @@ pub struct McpArgs {
     /// Event store written by `lateral ingest`, read with (or instead of) --evidence.
     #[arg(long, value_name = "DIR")]
     store: Option<PathBuf>,
+    /// Run every tool's queries on a Ballista cluster (`lateral cluster`) over --store DIR (a
+    /// path every executor can read) instead of holding the events in this process.
+    #[arg(long, value_name = "df://HOST:PORT", requires = "store")]
+    engine: Option<String>,
     /// Case database; default: $LATERAL_DB, else ~/.local/share/lateral/cases.db.
     #[arg(long, value_name = "PATH")]
     db: Option<PathBuf>,
@@ -65,11 +70,28 @@ pub async fn mcp(a: McpArgs) -> Result<ExitCode> {
         iocs: a.ioc.clone(),
         no_raw: a.no_raw,
     };
-    let state = lateral_mcp::State::load(&config)
+    let remote = match &a.engine {
+        Some(url) => match crate::open_engine(&a.evidence, a.store.as_deref(), Some(url)).await? {
+            Ok(engine) => Some(engine),
+            Err(code) => return Ok(code),
+        },
+        None => None,
+    };
+    let state = lateral_mcp::State::load_on(&config, remote)
         .await
         .context("cannot start the MCP server")?;
     let held = state.held();
-    eprintln!(
+    if let Some(url) = &a.engine {
+        eprintln!(
+            "lateral mcp: queries run on the cluster at {url} over the store {}; cases in {}",
+            a.store
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            config.db.display()
+        );
+    } else {
+        eprintln!(
         "lateral mcp: {} event(s) from {} source(s) held in memory ({:.1} MiB, of which original records {:.1} MiB); cases in {}",
         state.events(),
         state.sources(),
@@ -77,6 +99,7 @@ pub async fn mcp(a: McpArgs) -> Result<ExitCode> {
         held.raw_bytes as f64 / 1048576.0,
         config.db.display()
     );
+    }
     for p in state.ioc_problems() {
         eprintln!("warning: skipped IOC list line: {p}");
     }

@@ -267,6 +267,135 @@ fn cluster_answers_like_the_embedded_engine() {
     }
 }
 
+/// Start `lateral mcp` with `args` over stdio, initialise, call each tool in turn and return
+/// the results (the server is killed afterwards).
+fn mcp_results(args: &[String], calls: &[(&str, Value)]) -> Vec<Value> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lateral"))
+        .arg("mcp")
+        .args(args)
+        .env_remove("LATERAL_MCP_TOKEN")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start lateral mcp");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut request = |id: i64, method: &str, params: Value| -> Value {
+        let msg =
+            serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        writeln!(stdin, "{msg}").expect("write");
+        stdin.flush().expect("flush");
+        loop {
+            let mut line = String::new();
+            let n = stdout.read_line(&mut line).expect("read");
+            assert!(n > 0, "lateral mcp closed stdout during {method}");
+            let v: Value = serde_json::from_str(&line).expect("JSON-RPC line");
+            if v["id"] == serde_json::json!(id) {
+                return v;
+            }
+        }
+    };
+    request(
+        1,
+        "initialize",
+        serde_json::json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "0"}}),
+    );
+    let mut out = Vec::new();
+    for (i, (tool, a)) in calls.iter().enumerate() {
+        let r = request(
+            i as i64 + 2,
+            "tools/call",
+            serde_json::json!({"name": tool, "arguments": a}),
+        );
+        assert!(r.get("error").is_none(), "{tool}: {r}");
+        out.push(r["result"].clone());
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    out
+}
+
+/// `lateral lookup` and `lateral mcp` with `--engine` answer as they do embedded.
+#[test]
+fn lookup_and_mcp_run_on_the_cluster() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let psexec = simulate(&["--scenario", "psexec-chain"], &dir.path().join("psexec"));
+    let store = dir.path().join("store");
+    run_ok(&["ingest".into(), s(&psexec), "--store".into(), s(&store)]);
+    let cluster = Cluster::start(dir.path());
+    for value in ["10.0.0.130", "SALES-PC", "CORP\\ssales"] {
+        let mut a = with_store(&["lookup", value], &store, None);
+        a.extend(["--format", "json"].map(String::from));
+        let local = run_ok(&a).json();
+        a.extend(["--engine".into(), cluster.url.clone()]);
+        let remote = run_ok(&a).json();
+        assert!(
+            local["total_events"].as_u64().unwrap_or(0) > 0,
+            "{value}: nothing found: {local}"
+        );
+        assert_eq!(local, remote, "lookup {value} differs on the cluster");
+    }
+    let calls = [
+        (
+            "search_udm",
+            serde_json::json!({"query": "target.port = 445", "hours_back": 168, "max_events": 50}),
+        ),
+        (
+            "lookup_entity",
+            serde_json::json!({"entity_value": "SALES-PC", "hours_back": 168}),
+        ),
+        (
+            "get_security_alerts",
+            serde_json::json!({"hours_back": 168}),
+        ),
+    ];
+    let db = |n: &str| s(&dir.path().join(n));
+    let local = mcp_results(
+        &["--store".into(), s(&store), "--db".into(), db("a.db")],
+        &calls,
+    );
+    let remote = mcp_results(
+        &[
+            "--store".into(),
+            s(&store),
+            "--engine".into(),
+            cluster.url.clone(),
+            "--db".into(),
+            db("b.db"),
+        ],
+        &calls,
+    );
+    assert!(
+        local[0]["structuredContent"]["result"]["total_events"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0,
+        "search_udm found nothing: {}",
+        local[0]
+    );
+    assert!(
+        local[1].to_string().contains("Associated Alerts"),
+        "{}",
+        local[1]
+    );
+    for (i, (tool, _)) in calls.iter().enumerate() {
+        assert_eq!(local[i], remote[i], "{tool} differs on the cluster");
+    }
+    let out = lateral(&[
+        "mcp",
+        "--evidence",
+        &s(&psexec),
+        "--store",
+        &s(&store),
+        "--engine",
+        &cluster.url,
+    ]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("lateral ingest"), "{}", out.stderr);
+}
+
 #[test]
 fn engine_needs_a_store_and_refuses_raw_paths() {
     let dir = tempfile::tempdir().expect("tempdir");

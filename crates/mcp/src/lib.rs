@@ -98,6 +98,13 @@ type HuntKey = (i64, Option<String>, Option<String>);
 impl State {
     /// Read the evidence into memory and open the case store.
     pub async fn load(config: &Config) -> Result<State, McpError> {
+        Self::load_on(config, None).await
+    }
+
+    /// [`State::load`], or with `remote` (an engine over the store whose plans run on a
+    /// cluster, made by the caller) nothing held in memory: every tool's query runs on the
+    /// cluster. `config.evidence` must then be empty (the evidence scan cannot run there).
+    pub async fn load_on(config: &Config, remote: Option<Engine>) -> Result<State, McpError> {
         let mut iocs = IocSet::default();
         let mut ioc_problems = Vec::new();
         for path in &config.iocs {
@@ -105,10 +112,17 @@ impl State {
             iocs.extend(set);
             ioc_problems.extend(problems.iter().map(ToString::to_string));
         }
-        let mut engine = Engine::open_with_store(&config.evidence, config.store.as_deref())?;
-        // The original records stay available (queries on lateral.raw, CSV export,
-        // include_raw) unless --no-raw; BENCHMARKS.md says what they cost.
-        let held = engine.hold_in_memory(!config.no_raw).await?;
+        let (engine, held) = match remote {
+            Some(engine) => (engine, lateral_engine::Held::default()),
+            None => {
+                let mut engine =
+                    Engine::open_with_store(&config.evidence, config.store.as_deref())?;
+                // The original records stay available (queries on lateral.raw, CSV export,
+                // include_raw) unless --no-raw; BENCHMARKS.md says what they cost.
+                let held = engine.hold_in_memory(!config.no_raw).await?;
+                (engine, held)
+            }
+        };
         let store = Store::open(&config.db)?;
         let pack = Pack::load(&[])?;
         let imported =
