@@ -980,6 +980,16 @@ fn ioc_matches_csv_export_field_values_and_raw_records() {
         .unwrap_or_default()
         .to_ascii_lowercase()
         .contains("marketing")));
+    // The rest of Chronicle's response: the fields matched, a regex, the page token.
+    assert!(
+        values["fieldMatches"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f["fieldPath"] == "target.hostname")),
+        "{values}"
+    );
+    assert_eq!(values["fieldMatchRegex"], "(?i)MARKETING");
+    let more = values["totalMatches"].as_u64().unwrap_or(0) > matches.len() as u64;
+    assert_eq!(values["nextPageToken"] != "", more, "{values}");
 
     // The original records are held: shown on request, and searchable.
     let raw = dict(&h.tool(

@@ -258,6 +258,18 @@ fn window(hours_back: i64, start: Option<&str>, end: Option<&str>) -> Result<Win
     })
 }
 
+/// `text` with regular-expression metacharacters escaped.
+fn regex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn case_id(text: &str) -> Result<i64, String> {
     lateral_cases::store::parse_case_id(text.trim()).map_err(|e| e.to_string())
 }
@@ -794,10 +806,21 @@ impl Server {
     ) -> ToolResult {
         let limit = a.page_size.unwrap_or(100).clamp(1, 10_000) as usize;
         match lateral_lookup::field_values(&self.state.engine, &a.query, limit).await {
-            Ok((values, total)) => dict(json!({
-                "valueMatches": values,
-                "totalMatches": total,
-            })),
+            Ok((values, total)) => {
+                // The Chronicle response's keys (v1alpha findUdmFieldValues): the fields the
+                // matches were found in, a regex for the query, and a non-empty page token
+                // when more matches exist than were returned.
+                let fields: std::collections::BTreeSet<&str> =
+                    values.iter().map(|v| v.field_path.as_str()).collect();
+                let more = total > values.len();
+                dict(json!({
+                    "valueMatches": values,
+                    "fieldMatches": fields.iter().map(|f| json!({"fieldPath": f})).collect::<Vec<_>>(),
+                    "fieldMatchRegex": format!("(?i){}", regex_escape(a.query.trim())),
+                    "nextPageToken": if more { format!("more:{}", values.len()) } else { String::new() },
+                    "totalMatches": total,
+                }))
+            }
             Err(e) => dict(json!({"error": e.to_string(), "valueMatches": []})),
         }
     }
