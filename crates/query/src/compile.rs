@@ -193,6 +193,16 @@ fn compare(field: &FieldRef, op: CmpOp, value: &Value, nocase: bool) -> Result<E
             if kind(field) != Kind::Str {
                 return Err(type_error(field, s));
             }
+            if op == CmpOp::Eq && !s.is_empty() && fold_for(field, nocase) == Fold::Exact {
+                if let FieldRef::Column(c) = field {
+                    // `coalesce(c, '') = 'v'` with `v` not empty, written so that Parquet
+                    // statistics and bloom filters can skip row groups (a function around
+                    // the column hides it from pruning). Same truth value under NOT: a
+                    // missing field gives false, never null.
+                    let c = column(*c);
+                    return Ok(c.clone().is_not_null().and(c.eq(lit(s.clone()))));
+                }
+            }
             let x = text(field);
             if op.is_equality() {
                 let eq = str_eq(field, x, s, nocase);

@@ -21,6 +21,7 @@ use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::metadata::SortingColumn;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use datafusion::parquet::schema::types::ColumnPath;
 use lateral_model::f;
 
 use crate::layout::{self, DATA, LOCK, MANIFEST_TMP, ROW_GROUP_ROWS, STAGING};
@@ -331,7 +332,7 @@ fn properties() -> WriterProperties {
     let ts = lateral_model::schema()
         .index_of(f::EVENT_TIMESTAMP.name())
         .unwrap_or(0) as i32;
-    WriterProperties::builder()
+    let mut props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
@@ -340,9 +341,17 @@ fn properties() -> WriterProperties {
             descending: false,
             nulls_first: false,
         }]))
-        .set_created_by(format!("lateral-store {}", env!("CARGO_PKG_VERSION")))
-        .build()
+        .set_created_by(format!("lateral-store {}", env!("CARGO_PKG_VERSION")));
+    // Bloom filters on the addresses, so a search for one IP reads only the row groups that
+    // may hold it (the query compiler writes exact-match comparisons so that they prune).
+    for field in BLOOM_FIELDS {
+        props = props.set_column_bloom_filter_enabled(ColumnPath::from(field.name()), true);
+    }
+    props.build()
 }
+
+/// Columns written with a bloom filter.
+pub const BLOOM_FIELDS: [lateral_model::Field; 3] = [f::PRINCIPAL_IP, f::TARGET_IP, f::SRC_IP];
 
 /// Write `batch` as a Parquet file at `path` and flush it to disk; returns its size.
 pub fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<u64, String> {
