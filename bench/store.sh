@@ -62,8 +62,10 @@ search_runs() { # label, extra args...
   echo "  matched: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("total_events"))' "$WORK/last.out")"
 }
 search_runs "search 72 h, principal.ip (embedded)"
-# The same query over every day: nothing to prune by time, so this is the scan rate.
-for i in 1 2 3; do timed "search all time, principal.ip (embedded) #$i" "$BIN" search --store "$STORE" --all-time --query "$Q" --format json; done
+# Over every day: the address query prunes by bloom filter and statistics; a short host name
+# (compared on the first label of the lower-cased name) cannot prune, so it gives the scan rate.
+timed "search all time, principal.ip (embedded)" "$BIN" search --store "$STORE" --all-time --query "$Q" --format json
+for i in 1 2 3; do timed "search all time, principal.hostname (embedded) #$i" "$BIN" search --store "$STORE" --all-time --query 'principal.hostname = "ws00001"' --format json; done
 echo "  scan rate (last run): $(awk -v n="$N" -v w="$WALL" 'BEGIN{printf "%.0f events/s on %d cores = %.0f events/s per core", n/w, '"$(nproc)"', n/w/'"$(nproc)"'}')"
 timed "hunt (default 72 h, embedded)" "$BIN" hunt --store "$STORE" --out "$WORK/hunt-embedded"
 
