@@ -314,25 +314,26 @@ async fn a_time_window_prunes_row_groups_or_files() {
     assert!(by_stats > 0, "nothing pruned:\n{text}");
 }
 
-/// Metrics read `NAME=<total> total → <matched> matched`; pruned = total - matched, summed
-/// over the plan's scans.
-fn pruned(text: &str, name: &str) -> u64 {
+/// Every `NAME=<total> total → <matched> matched` metric of an `EXPLAIN ANALYZE` text, as
+/// `(total, matched)`, one per scan that reports it.
+fn metrics(text: &str, name: &str) -> Vec<(u64, u64)> {
+    let num = |t: &str| -> Option<u64> {
+        let d: String = t
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        d.parse().ok()
+    };
     text.split(&format!("{name}="))
         .skip(1)
-        .filter_map(|s| {
-            let num = |t: &str| -> Option<u64> {
-                let d: String = t
-                    .trim_start()
-                    .chars()
-                    .take_while(|c| c.is_ascii_digit())
-                    .collect();
-                d.parse().ok()
-            };
-            let total = num(s)?;
-            let matched = num(s.split_once("total →")?.1)?;
-            Some(total - matched)
-        })
-        .sum()
+        .filter_map(|s| Some((num(s)?, num(s.split_once("total →")?.1)?)))
+        .collect()
+}
+
+/// Pruned by the metric `name` (total - matched), summed over the plan's scans.
+fn pruned(text: &str, name: &str) -> u64 {
+    metrics(text, name).iter().map(|(t, m)| t - m).sum()
 }
 
 /// A UDM search for one address, compiled as `lateral search` compiles it, skips row groups
@@ -380,26 +381,16 @@ async fn a_search_for_one_address_skips_row_groups() {
         .to_string();
     // Every file is one row group here. Read = the row groups left after file statistics,
     // row-group statistics and bloom filters; a filter hidden behind a function reads most.
-    let files = metric(&text, "files_ranges_pruned_statistics").map(|(t, _)| t);
-    let read = metric(&text, "row_groups_pruned_bloom_filter").map(|(_, m)| m);
+    let files = metrics(&text, "files_ranges_pruned_statistics")
+        .first()
+        .map(|&(t, _)| t);
+    let read = metrics(&text, "row_groups_pruned_bloom_filter")
+        .first()
+        .map(|&(_, m)| m);
     assert!(
         matches!((files, read), (Some(f), Some(r)) if f >= 8 && r * 4 <= f),
         "too many row groups read ({read:?} of {files:?}):\n{text}"
     );
-}
-
-/// `(total, matched)` of the first `NAME=<total> total → <matched> matched` metric.
-fn metric(text: &str, name: &str) -> Option<(u64, u64)> {
-    let s = text.split(&format!("{name}=")).nth(1)?;
-    let num = |t: &str| -> Option<u64> {
-        let d: String = t
-            .trim_start()
-            .chars()
-            .take_while(|c| c.is_ascii_digit())
-            .collect();
-        d.parse().ok()
-    };
-    Some((num(s)?, num(s.split_once("total →")?.1)?))
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
