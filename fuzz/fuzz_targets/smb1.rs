@@ -6,17 +6,4 @@ use libfuzzer_sys::fuzz_target;
 
 mod common;
 
-fuzz_target!(|data: &[u8]| {
-    let conn = common::conn(445);
-    let mut em = lateral_pcap::emit::Emitter::new("fuzz.pcap");
-    let mut issues = Vec::new();
-    let mut smb = lateral_pcap::smb::SmbConn::default();
-    for p in common::pieces(data) {
-        if p.gap {
-            smb.gap(p.dir);
-        }
-        let msg = common::nbss(b"\xffSMB", p.bytes);
-        smb.feed(p.dir, &msg, p.frame, &conn, &mut em, &mut issues);
-    }
-    smb.close(&conn, &mut em);
-});
+fuzz_target!(|data: &[u8]| common::fuzz_smb(data, b"\xffSMB"));

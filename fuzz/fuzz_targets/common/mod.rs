@@ -56,3 +56,20 @@ pub fn conn(port: u16) -> ConnInfo {
         transport: "TCP",
     }
 }
+
+/// Feed `data`'s pieces, each framed as an SMB message after `magic` (`0xFF "SMB"` for SMB1,
+/// `0xFE "SMB"` for SMB2/3), to one SMB connection, with its gaps, then close it.
+pub fn fuzz_smb(data: &[u8], magic: &[u8]) {
+    let conn = conn(445);
+    let mut em = lateral_pcap::emit::Emitter::new("fuzz.pcap");
+    let mut issues = Vec::new();
+    let mut smb = lateral_pcap::smb::SmbConn::default();
+    for p in pieces(data) {
+        if p.gap {
+            smb.gap(p.dir);
+        }
+        let msg = nbss(magic, p.bytes);
+        smb.feed(p.dir, &msg, p.frame, &conn, &mut em, &mut issues);
+    }
+    smb.close(&conn, &mut em);
+}
