@@ -267,54 +267,15 @@ fn cluster_answers_like_the_embedded_engine() {
     }
 }
 
-/// Start `lateral mcp` with `args` over stdio, initialise, call each tool in turn and return
-/// the results (the server is killed afterwards).
-fn mcp_results(args: &[String], calls: &[(&str, Value)]) -> Vec<Value> {
-    use std::io::{BufRead, BufReader, Write};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lateral"))
-        .arg("mcp")
-        .args(args)
-        .env_remove("LATERAL_MCP_TOKEN")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start lateral mcp");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut request = |id: i64, method: &str, params: Value| -> Value {
-        let msg =
-            serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-        writeln!(stdin, "{msg}").expect("write");
-        stdin.flush().expect("flush");
-        loop {
-            let mut line = String::new();
-            let n = stdout.read_line(&mut line).expect("read");
-            assert!(n > 0, "lateral mcp closed stdout during {method}");
-            let v: Value = serde_json::from_str(&line).expect("JSON-RPC line");
-            if v["id"] == serde_json::json!(id) {
-                return v;
-            }
-        }
-    };
-    request(
-        1,
-        "initialize",
-        serde_json::json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "0"}}),
-    );
-    let mut out = Vec::new();
-    for (i, (tool, a)) in calls.iter().enumerate() {
-        let r = request(
-            i as i64 + 2,
-            "tools/call",
-            serde_json::json!({"name": tool, "arguments": a}),
-        );
-        assert!(r.get("error").is_none(), "{tool}: {r}");
-        out.push(r["result"].clone());
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    out
+/// Start `lateral mcp ARGS...` over stdio, initialise, call each tool in turn and return the
+/// results (the server is killed afterwards).
+fn mcp_results(args: &[&str], calls: &[(&str, Value)]) -> Vec<Value> {
+    let mut server = McpStdio::spawn(args);
+    server.initialize("2025-06-18");
+    calls
+        .iter()
+        .map(|(tool, a)| server.call(tool, a.clone()))
+        .collect()
 }
 
 /// `lateral lookup` and `lateral mcp` with `--engine` answer as they do embedded.
@@ -351,19 +312,20 @@ fn lookup_and_mcp_run_on_the_cluster() {
             serde_json::json!({"hours_back": 168}),
         ),
     ];
-    let db = |n: &str| s(&dir.path().join(n));
-    let local = mcp_results(
-        &["--store".into(), s(&store), "--db".into(), db("a.db")],
-        &calls,
+    let (store_arg, db_a, db_b) = (
+        s(&store),
+        s(&dir.path().join("a.db")),
+        s(&dir.path().join("b.db")),
     );
+    let local = mcp_results(&["--store", &store_arg, "--db", &db_a], &calls);
     let remote = mcp_results(
         &[
-            "--store".into(),
-            s(&store),
-            "--engine".into(),
-            cluster.url.clone(),
-            "--db".into(),
-            db("b.db"),
+            "--store",
+            &store_arg,
+            "--engine",
+            &cluster.url,
+            "--db",
+            &db_b,
         ],
         &calls,
     );

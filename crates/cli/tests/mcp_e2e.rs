@@ -8,7 +8,7 @@ use common::*;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use serde_json::{json, Value};
 
@@ -25,86 +25,22 @@ fn simulate(name: &str, dir: &Path) -> PathBuf {
     out
 }
 
-struct Stdio_ {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-    next_id: i64,
-}
+/// `lateral mcp` over stdio (the client lives in `tests/common`).
+type Stdio_ = McpStdio;
 
-impl Stdio_ {
-    fn start(evidence: &Path, db: &Path) -> Stdio_ {
+impl McpStdio {
+    fn start(evidence: &Path, db: &Path) -> McpStdio {
         Self::start_with("--evidence", evidence, db)
     }
 
     /// `lateral mcp <flag> <path> --db <db>` (`--evidence` or `--store`).
-    fn start_with(flag: &str, evidence: &Path, db: &Path) -> Stdio_ {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lateral"))
-            .args([
-                "mcp",
-                flag,
-                evidence.to_str().unwrap_or_default(),
-                "--db",
-                db.to_str().unwrap_or_default(),
-            ])
-            .env_remove("LATERAL_MCP_TOKEN")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start lateral mcp");
-        let stdin = child.stdin.take().expect("stdin");
-        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        Stdio_ {
-            child,
-            stdin,
-            stdout,
-            next_id: 0,
-        }
-    }
-
-    fn send(&mut self, msg: &Value) {
-        let line = serde_json::to_string(msg).expect("json");
-        writeln!(self.stdin, "{line}").expect("write");
-        self.stdin.flush().expect("flush");
-    }
-
-    fn request(&mut self, method: &str, params: Value) -> Value {
-        self.next_id += 1;
-        let id = self.next_id;
-        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
-        loop {
-            let mut line = String::new();
-            let n = self.stdout.read_line(&mut line).expect("read");
-            assert!(n > 0, "server closed stdout while waiting for {method}");
-            let msg: Value = serde_json::from_str(&line)
-                .unwrap_or_else(|e| panic!("not JSON on stdout ({e}): {line}"));
-            if msg["id"] == json!(id) {
-                return msg;
-            }
-        }
-    }
-
-    fn initialize(&mut self, version: &str) -> Value {
-        let r = self.request(
-            "initialize",
-            json!({"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "Cline", "version": "3.17"}}),
-        );
-        self.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
-        r
-    }
-
-    fn call(&mut self, tool: &str, args: Value) -> Value {
-        let r = self.request("tools/call", json!({"name": tool, "arguments": args}));
-        assert!(r.get("error").is_none(), "{tool}: protocol error {r}");
-        r["result"].clone()
-    }
-}
-
-impl Drop for Stdio_ {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn start_with(flag: &str, evidence: &Path, db: &Path) -> McpStdio {
+        McpStdio::spawn(&[
+            flag,
+            evidence.to_str().unwrap_or_default(),
+            "--db",
+            db.to_str().unwrap_or_default(),
+        ])
     }
 }
 
@@ -384,37 +320,7 @@ fn cline_over_http_with_a_token() {
     let dir = tempfile::tempdir().expect("temp dir");
     let evidence = simulate("serhatg", dir.path());
     let db = dir.path().join("cases.db");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lateral"))
-        .args([
-            "mcp",
-            "--evidence",
-            evidence.to_str().unwrap_or_default(),
-            "--db",
-            db.to_str().unwrap_or_default(),
-            "--http",
-            "127.0.0.1:0",
-        ])
-        .env("LATERAL_MCP_TOKEN", "t0ken")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start lateral mcp --http");
-    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut port = 0u16;
-    for _ in 0..20 {
-        let mut line = String::new();
-        if err.read_line(&mut line).unwrap_or(0) == 0 {
-            break;
-        }
-        if let Some(rest) = line
-            .trim()
-            .strip_prefix("lateral mcp: listening on http://127.0.0.1:")
-        {
-            port = rest.trim_end_matches("/mcp").parse().unwrap_or(0);
-            break;
-        }
-    }
-    assert_ne!(port, 0, "no listening line from lateral mcp --http");
+    let (mut child, port) = spawn_http(&evidence, &db, "t0ken", &[], 20);
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "Cline", "version": "3.17"}}});
     let (status, _) = post(port, None, &init);
     assert_eq!(status, 401, "a request without the token must be refused");
@@ -567,6 +473,55 @@ impl Mcp for Stdio_ {
 }
 
 /// `lateral mcp --http 127.0.0.1:0` with a token, initialised.
+/// `lateral mcp --evidence EVIDENCE --db DB --http 127.0.0.1:0 EXTRA...` with `token` in
+/// its environment; the port is read from its "listening" line among the first `max_lines`
+/// lines of stderr, which is drained afterwards so the server never blocks on a full pipe.
+fn spawn_http(
+    evidence: &Path,
+    db: &Path,
+    token: &str,
+    extra: &[&str],
+    max_lines: usize,
+) -> (Child, u16) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lateral"))
+        .args([
+            "mcp",
+            "--evidence",
+            evidence.to_str().unwrap_or_default(),
+            "--db",
+            db.to_str().unwrap_or_default(),
+            "--http",
+            "127.0.0.1:0",
+        ])
+        .args(extra)
+        .env("LATERAL_MCP_TOKEN", token)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start lateral mcp --http");
+    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut port = 0u16;
+    for _ in 0..max_lines {
+        let mut line = String::new();
+        if err.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        if let Some(rest) = line
+            .trim()
+            .strip_prefix("lateral mcp: listening on http://127.0.0.1:")
+        {
+            port = rest.trim_end_matches("/mcp").parse().unwrap_or(0);
+            break;
+        }
+    }
+    assert_ne!(port, 0, "no listening line from lateral mcp --http");
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        let _ = err.read_to_string(&mut sink);
+    });
+    (child, port)
+}
+
 struct Http {
     child: Child,
     port: u16,
@@ -576,43 +531,7 @@ struct Http {
 
 impl Http {
     fn start(evidence: &Path, db: &Path, token: &str, extra: &[&str]) -> Http {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lateral"))
-            .args([
-                "mcp",
-                "--evidence",
-                evidence.to_str().unwrap_or_default(),
-                "--db",
-                db.to_str().unwrap_or_default(),
-                "--http",
-                "127.0.0.1:0",
-            ])
-            .args(extra)
-            .env("LATERAL_MCP_TOKEN", token)
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start lateral mcp --http");
-        let mut err = BufReader::new(child.stderr.take().expect("stderr"));
-        let mut port = 0u16;
-        for _ in 0..50 {
-            let mut line = String::new();
-            if err.read_line(&mut line).unwrap_or(0) == 0 {
-                break;
-            }
-            if let Some(rest) = line
-                .trim()
-                .strip_prefix("lateral mcp: listening on http://127.0.0.1:")
-            {
-                port = rest.trim_end_matches("/mcp").parse().unwrap_or(0);
-                break;
-            }
-        }
-        assert_ne!(port, 0, "no listening line from lateral mcp --http");
-        // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            let mut sink = String::new();
-            let _ = err.read_to_string(&mut sink);
-        });
+        let (child, port) = spawn_http(evidence, db, token, extra, 50);
         let mut h = Http {
             child,
             port,

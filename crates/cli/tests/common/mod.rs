@@ -144,3 +144,90 @@ pub fn runbook_smb_query(target_ip: &str, source_ip: &str) -> String {
         r#"metadata.event_type = "NETWORK_CONNECTION" AND target.port = 445 AND target.ip = "{target_ip}" AND principal.ip = "{source_ip}""#
     )
 }
+
+/// `lateral mcp` started as a subprocess and spoken to over stdio, JSON-RPC lines, the way
+/// Cline does; killed when dropped.
+pub struct McpStdio {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+    next_id: i64,
+}
+
+impl McpStdio {
+    /// `lateral mcp ARGS...` (no HTTP token in its environment; stderr shown).
+    pub fn spawn(args: &[&str]) -> McpStdio {
+        use std::process::Stdio;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lateral"))
+            .arg("mcp")
+            .args(args)
+            .env_remove("LATERAL_MCP_TOKEN")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start lateral mcp");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        McpStdio {
+            child,
+            stdin,
+            stdout,
+            next_id: 0,
+        }
+    }
+
+    pub fn send(&mut self, msg: &serde_json::Value) {
+        use std::io::Write;
+        let line = serde_json::to_string(msg).expect("json");
+        writeln!(self.stdin, "{line}").expect("write");
+        self.stdin.flush().expect("flush");
+    }
+
+    /// Send a request and return the answer with its id (notifications in between skipped).
+    pub fn request(&mut self, method: &str, params: serde_json::Value) -> serde_json::Value {
+        use std::io::BufRead;
+        self.next_id += 1;
+        let id = self.next_id;
+        self.send(
+            &serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
+        );
+        loop {
+            let mut line = String::new();
+            let n = self.stdout.read_line(&mut line).expect("read");
+            assert!(n > 0, "server closed stdout while waiting for {method}");
+            let msg: serde_json::Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("not JSON on stdout ({e}): {line}"));
+            if msg["id"] == serde_json::json!(id) {
+                return msg;
+            }
+        }
+    }
+
+    /// `initialize` with `version`, then `notifications/initialized`; returns the answer.
+    pub fn initialize(&mut self, version: &str) -> serde_json::Value {
+        let r = self.request(
+            "initialize",
+            serde_json::json!({"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "Cline", "version": "3.17"}}),
+        );
+        self.send(&serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        r
+    }
+
+    /// `tools/call`; a protocol error fails the test. Returns the result.
+    pub fn call(&mut self, tool: &str, args: serde_json::Value) -> serde_json::Value {
+        let r = self.request(
+            "tools/call",
+            serde_json::json!({"name": tool, "arguments": args}),
+        );
+        assert!(r.get("error").is_none(), "{tool}: protocol error {r}");
+        r["result"].clone()
+    }
+}
+
+impl Drop for McpStdio {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
