@@ -40,6 +40,10 @@ pub const HEARTBEAT_SECONDS: u64 = 5;
 /// again elsewhere (Ballista: 180). With executors killed rather than stopped, this bounds how
 /// long a query waits for the work a dead executor held.
 pub const EXECUTOR_TIMEOUT_SECONDS: u64 = 20;
+/// Seconds without a heartbeat after which lateral's scheduler cancels the running queries:
+/// two missed heartbeats, well before Ballista drops the executor and starts redoing its work
+/// ([`EXECUTOR_TIMEOUT_SECONDS`], checked every [`HEARTBEAT_SECONDS`]).
+pub const SILENT_EXECUTOR_SECONDS: u64 = 12;
 
 /// Cluster errors.
 #[derive(Debug, thiserror::Error)]
@@ -173,52 +177,89 @@ pub async fn run_scheduler(bind: SocketAddr) -> Result<(), ClusterError> {
     let scheduler =
         create_scheduler::<LogicalPlanNode, PhysicalPlanNode>(cluster, Arc::new(config)).await?;
     let events = scheduler.cluster_state_events().await?;
-    tokio::spawn(fail_running_jobs_on_executor_loss(
-        scheduler.clone(),
-        events,
-    ));
+    tokio::spawn(cancel_on_removed_executor(scheduler.clone(), events));
+    tokio::spawn(cancel_on_silent_executor(scheduler.clone()));
     start_grpc_service(bind, scheduler).await?;
     Ok(())
 }
 
 /// What a client is told when its query was stopped because an executor left the cluster.
-pub const EXECUTOR_LOST: &str = "an executor left the cluster while the query ran";
+pub const EXECUTOR_LOST: &str =
+    "an executor left the cluster or stopped answering while the query ran";
 
 /// A hint for an error a cluster query ended with, when lateral knows why it happened: a job
 /// cancelled by the scheduler (lateral's scheduler cancels running jobs when an executor
-/// leaves; lateral itself never cancels a job otherwise).
+/// stops answering or leaves; lateral itself never cancels a job otherwise).
 pub fn explain(error: &str) -> Option<String> {
     error.contains("failed: Cancelled").then(|| {
         format!("the scheduler cancelled the query because {EXECUTOR_LOST} (its log names the executor); Ballista 55 cannot be trusted to redo a lost executor's work, so lateral fails the query rather than risk wrong counts: run the command again (docs/cluster.md)")
     })
 }
 
-/// Cancel every running job when an executor leaves the cluster (killed and timed out, or
-/// stopped), so the client gets an error instead of an answer Ballista 55 may have got wrong.
+/// Lateral's scheduler cancels every running job when an executor stops answering or leaves
+/// the cluster, so the client gets an error instead of an answer Ballista 55 may get wrong.
 ///
-/// Ballista reruns the lost executor's work itself, but in version 55 that recovery is not
-/// safe: with the adaptive planner a rerun stage's output is refused ("Can't find active
-/// stage to update stage outputs") and the job never ends; with the static planner, when a
-/// running stage is rolled back, the outputs its tasks on surviving executors had already
-/// handed to the next stage are kept and the rerun adds them again, so rows are counted twice
-/// (seen here: 3 of 6 recovered `GROUP BY` queries returned duplicated groups). A hunt must
-/// not report inflated counts, so the query fails and is run again (docs/cluster.md).
-async fn fail_running_jobs_on_executor_loss(
+/// Ballista redoes a lost executor's work itself once it drops the executor, but in version
+/// 55 that recovery is not safe: with the adaptive planner a rerun stage's output is refused
+/// ("Can't find active stage to update stage outputs") and the job never ends; with the
+/// static planner, when a running stage is rolled back, the outputs its tasks on surviving
+/// executors had already handed to the next stage are kept and the rerun adds them again, so
+/// rows are counted twice (seen here: 3 of 6 recovered `GROUP BY` queries returned duplicated
+/// groups). A hunt must not report inflated counts, so the query fails and is run again
+/// (docs/cluster.md). The cancellation must reach the job before the recovery can finish, so
+/// it is made when an executor has been silent for [`SILENT_EXECUTOR_SECONDS`], before
+/// Ballista drops it; cancelling when Ballista announces the removal (an executor that
+/// stopped and deregistered) races with the recovery and can lose.
+async fn cancel_running_jobs(
+    scheduler: &SchedulerServer<LogicalPlanNode, PhysicalPlanNode>,
+    executor_id: &str,
+    why: &str,
+) {
+    let running = scheduler.state.task_manager.get_running_job_cache();
+    for job_id in running.keys() {
+        log::warn!(
+            "cancelling job {job_id}: {EXECUTOR_LOST} (executor {executor_id} {why}); Ballista 55 cannot be trusted to redo its work correctly"
+        );
+        if let Err(e) = scheduler.cancel_job(job_id.clone()).await {
+            log::error!("cannot cancel job {job_id} after executor {executor_id} {why}: {e}");
+        }
+    }
+}
+
+/// Every second: an executor whose last heartbeat is [`SILENT_EXECUTOR_SECONDS`] old gets
+/// the running jobs cancelled, once per silence.
+async fn cancel_on_silent_executor(scheduler: SchedulerServer<LogicalPlanNode, PhysicalPlanNode>) {
+    let mut silent = std::collections::BTreeSet::new();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let Ok(executors) = scheduler.state.executor_manager.get_executors_state().await else {
+            continue;
+        };
+        for (meta, last, _) in executors {
+            let quiet =
+                last.is_some_and(|t| now.saturating_sub(t.as_secs()) >= SILENT_EXECUTOR_SECONDS);
+            if !quiet {
+                silent.remove(&meta.id);
+            } else if silent.insert(meta.id.clone()) {
+                cancel_running_jobs(&scheduler, &meta.id, "stopped sending heartbeats").await;
+            }
+        }
+    }
+}
+
+/// When Ballista removes an executor (it stopped and deregistered, or timed out), cancel the
+/// jobs still running.
+async fn cancel_on_removed_executor(
     scheduler: SchedulerServer<LogicalPlanNode, PhysicalPlanNode>,
     mut events: ballista_scheduler::cluster::ClusterStateEventStream,
 ) {
     while let Some(event) = events.next().await {
-        let ClusterStateEvent::RemovedExecutor { executor_id } = event else {
-            continue;
-        };
-        let running = scheduler.state.task_manager.get_running_job_cache();
-        for job_id in running.keys() {
-            log::warn!(
-                "cancelling job {job_id}: {EXECUTOR_LOST} (executor {executor_id}); Ballista 55 cannot be trusted to rerun its work correctly"
-            );
-            if let Err(e) = scheduler.cancel_job(job_id.clone()).await {
-                log::error!("cannot cancel job {job_id} after executor {executor_id} left: {e}");
-            }
+        if let ClusterStateEvent::RemovedExecutor { executor_id } = event {
+            cancel_running_jobs(&scheduler, &executor_id, "left the cluster").await;
         }
     }
 }
