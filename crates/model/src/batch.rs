@@ -81,6 +81,9 @@ pub struct BatchBuilder {
     schema: SchemaRef,
     builders: Vec<ColBuilder>,
     rows: usize,
+    /// The projection lists fields in catalogue order, so a row is filled by one merge walk
+    /// over the event's (ordered) entries instead of a lookup per column.
+    ascending: bool,
 }
 
 impl BatchBuilder {
@@ -97,11 +100,13 @@ impl BatchBuilder {
                 .map(|f| full.field(f.0).clone())
                 .collect::<Vec<_>>(),
         ));
+        let ascending = projection.windows(2).all(|w| w[0] < w[1]);
         let mut b = BatchBuilder {
             projection,
             schema,
             builders: Vec::new(),
             rows: 0,
+            ascending,
         };
         b.reset();
         b
@@ -147,12 +152,25 @@ impl BatchBuilder {
     }
 
     pub fn push(&mut self, event: &UdmEvent) {
+        let entries = event.entries();
+        let mut next = 0;
         for (field, builder) in self.projection.iter().zip(self.builders.iter_mut()) {
+            let value = if self.ascending {
+                while entries.get(next).is_some_and(|(f, _)| f < field) {
+                    next += 1;
+                }
+                entries
+                    .get(next)
+                    .filter(|(f, _)| f == field)
+                    .map(|(_, v)| v)
+            } else {
+                event.get(*field)
+            };
             match builder {
-                ColBuilder::Str(b) => b.append_option(event.get(*field).and_then(Value::as_str)),
-                ColBuilder::Int(b) => b.append_option(event.get(*field).and_then(Value::as_int)),
-                ColBuilder::Ts(b) => b.append_option(event.get(*field).and_then(Value::as_int)),
-                ColBuilder::Bool(b) => b.append_option(match event.get(*field) {
+                ColBuilder::Str(b) => b.append_option(value.and_then(Value::as_str)),
+                ColBuilder::Int(b) => b.append_option(value.and_then(Value::as_int)),
+                ColBuilder::Ts(b) => b.append_option(value.and_then(Value::as_int)),
+                ColBuilder::Bool(b) => b.append_option(match value {
                     Some(Value::Bool(v)) => Some(*v),
                     _ => None,
                 }),
@@ -220,6 +238,26 @@ mod tests {
         let batch = b.finish().expect("batch");
         assert_eq!(batch.num_columns(), 1);
         assert_eq!(batch.schema().field(0).name(), "target.port");
+
+        // Projections in catalogue order (merge walk) and out of order (lookups) agree.
+        use arrow::array::{Array, Int64Array, StringArray};
+        for proj in [
+            [f::EVENT_TYPE.0, f::TARGET_PORT.0],
+            [f::TARGET_PORT.0, f::EVENT_TYPE.0],
+        ] {
+            let mut b = BatchBuilder::new(Some(&proj));
+            b.push(&e);
+            b.push(&UdmEvent::new());
+            let batch = b.finish().expect("batch");
+            let col = |name: &str| batch.column_by_name(name).expect("column").clone();
+            let types = col("metadata.event_type");
+            let types = types.as_any().downcast_ref::<StringArray>().expect("utf8");
+            let ports = col("target.port");
+            let ports = ports.as_any().downcast_ref::<Int64Array>().expect("int64");
+            assert_eq!(types.value(0), "PROCESS_LAUNCH");
+            assert_eq!(ports.value(0), 445);
+            assert!(types.is_null(1) && ports.is_null(1));
+        }
 
         let mut b = BatchBuilder::new(Some(&[]));
         b.push(&e);

@@ -1,8 +1,6 @@
 //! One normalised event in row form, as readers and mappers build it.
 
-use std::collections::BTreeMap;
-
-use crate::fields::{f, field_count, Field, Kind};
+use crate::fields::{f, Field, Kind};
 
 /// A value of one field.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,30 +40,42 @@ pub struct Provenance {
     pub offset: Option<i64>,
 }
 
-/// A normalised event: one value slot per catalogue field, `additional.fields`, provenance, raw text.
-#[derive(Debug, Clone, PartialEq)]
+/// A normalised event: the catalogue fields that hold a value, `additional.fields`, provenance,
+/// raw text.
+///
+/// Sparse: an event sets 10 to 30 of the catalogue's fields, so only those are stored, ordered
+/// by field index (a lookup is a binary search over a few entries). A slot per catalogue field
+/// cost over 2 KB per event before any text, which dominated the memory of every command that
+/// holds events (captures, the MCP server).
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct UdmEvent {
-    values: Vec<Option<Value>>,
+    /// Ordered by field index, at most one entry per field.
+    values: Vec<(Field, Value)>,
     /// `additional.fields`: every source field not placed in a UDM field, by its original name.
-    pub additional: BTreeMap<String, String>,
-}
-
-impl Default for UdmEvent {
-    fn default() -> Self {
-        Self::new()
-    }
+    pub additional: Additional,
 }
 
 impl UdmEvent {
     pub fn new() -> Self {
         UdmEvent {
-            values: vec![None; field_count()],
-            additional: BTreeMap::new(),
+            values: Vec::new(),
+            additional: Additional::default(),
+        }
+    }
+
+    fn slot(&self, field: Field) -> Result<usize, usize> {
+        self.values.binary_search_by_key(&field, |(f, _)| *f)
+    }
+
+    fn put(&mut self, field: Field, value: Value) {
+        match self.slot(field) {
+            Ok(i) => self.values[i].1 = value,
+            Err(i) => self.values.insert(i, (field, value)),
         }
     }
 
     pub fn get(&self, field: Field) -> Option<&Value> {
-        self.values[field.0].as_ref()
+        self.slot(field).ok().map(|i| &self.values[i].1)
     }
 
     pub fn str(&self, field: Field) -> Option<&str> {
@@ -86,9 +96,9 @@ impl UdmEvent {
             return;
         }
         match field.def().kind {
-            Kind::Str => self.values[field.0] = Some(Value::Str(trimmed.to_string())),
+            Kind::Str => self.put(field, Value::Str(trimmed.to_string())),
             Kind::Int => match parse_int(trimmed) {
-                Some(i) => self.values[field.0] = Some(Value::Int(i)),
+                Some(i) => self.put(field, Value::Int(i)),
                 None => {
                     self.additional
                         .insert(field.name().to_string(), trimmed.to_string());
@@ -96,7 +106,7 @@ impl UdmEvent {
             },
             Kind::Bool => {
                 let b = matches!(trimmed.to_ascii_lowercase().as_str(), "true" | "1" | "yes");
-                self.values[field.0] = Some(Value::Bool(b));
+                self.put(field, Value::Bool(b));
             }
             Kind::Timestamp | Kind::Map => {
                 self.additional
@@ -107,22 +117,22 @@ impl UdmEvent {
 
     /// Set a string field only when it is still empty.
     pub fn set_str_if_absent(&mut self, field: Field, value: impl Into<String>) {
-        if self.values[field.0].is_none() {
+        if self.get(field).is_none() {
             self.set_str(field, value);
         }
     }
 
     pub fn set_int(&mut self, field: Field, value: i64) {
-        self.values[field.0] = Some(Value::Int(value));
+        self.put(field, Value::Int(value));
     }
 
     pub fn set_bool(&mut self, field: Field, value: bool) {
-        self.values[field.0] = Some(Value::Bool(value));
+        self.put(field, Value::Bool(value));
     }
 
     /// Event time in microseconds since the Unix epoch (UTC).
     pub fn set_timestamp_micros(&mut self, micros: i64) {
-        self.values[f::EVENT_TIMESTAMP.0] = Some(Value::Timestamp(micros));
+        self.put(f::EVENT_TIMESTAMP, Value::Timestamp(micros));
     }
 
     pub fn timestamp_micros(&self) -> Option<i64> {
@@ -130,13 +140,15 @@ impl UdmEvent {
     }
 
     pub fn clear(&mut self, field: Field) {
-        self.values[field.0] = None;
+        if let Ok(i) = self.slot(field) {
+            self.values.remove(i);
+        }
     }
 
     /// Record provenance in the `lateral.*` columns.
     pub fn set_provenance(&mut self, p: &Provenance) {
-        self.values[f::SOURCE_FILE.0] = Some(Value::Str(p.file.clone()));
-        self.values[f::SOURCE_FORMAT.0] = Some(Value::Str(p.format.to_string()));
+        self.put(f::SOURCE_FILE, Value::Str(p.file.clone()));
+        self.put(f::SOURCE_FORMAT, Value::Str(p.format.to_string()));
         if let Some(r) = p.record {
             self.set_int(f::RECORD_NUMBER, r);
         }
@@ -147,15 +159,90 @@ impl UdmEvent {
 
     /// The original record text.
     pub fn set_raw(&mut self, raw: impl Into<String>) {
-        self.values[f::RAW.0] = Some(Value::Str(raw.into()));
+        self.put(f::RAW, Value::Str(raw.into()));
     }
 
-    /// Iterate over the fields that hold a value.
+    /// Iterate over the fields that hold a value, in field order.
     pub fn iter(&self) -> impl Iterator<Item = (Field, &Value)> {
-        self.values
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| v.as_ref().map(|v| (Field(i), v)))
+        self.values.iter().map(|(f, v)| (*f, v))
+    }
+
+    /// The fields that hold a value with their values, ordered by field index.
+    pub fn entries(&self) -> &[(Field, Value)] {
+        &self.values
+    }
+
+    /// Release spare capacity, for events held for a long time.
+    pub fn shrink_to_fit(&mut self) {
+        self.values.shrink_to_fit();
+        self.additional.0.shrink_to_fit();
+    }
+}
+
+/// `additional.fields` of one event: text keys and values ordered by key, at most one value per
+/// key. The subset of a `BTreeMap<String, String>`'s interface the readers use, stored as one
+/// sorted vector (a B-tree node costs over 500 bytes even for one entry, and most events carry
+/// a handful).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Additional(Vec<(String, String)>);
+
+impl Additional {
+    fn slot(&self, key: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+
+    /// Set `key`, returning the value it replaced.
+    pub fn insert(&mut self, key: String, value: String) -> Option<String> {
+        match self.slot(&key) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
+            Err(i) => {
+                self.0.insert(i, (key, value));
+                None
+            }
+        }
+    }
+
+    /// Set `key` only when it has no value yet.
+    pub fn insert_if_absent(&mut self, key: String, value: String) {
+        if let Err(i) = self.slot(&key) {
+            self.0.insert(i, (key, value));
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&String> {
+        self.slot(key).ok().map(|i| &self.0[i].1)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.slot(key).is_ok()
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<String> {
+        self.slot(key).ok().map(|i| self.0.remove(i).1)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Entries in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl<'a> IntoIterator for &'a Additional {
+    type Item = (&'a String, &'a String);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, String)>,
+        fn(&'a (String, String)) -> (&'a String, &'a String),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k, v))
     }
 }
 
@@ -185,5 +272,44 @@ mod tests {
             e.additional.get("target.port").map(String::as_str),
             Some("not a port")
         );
+    }
+
+    #[test]
+    fn additional_fields_behave_as_an_ordered_map() {
+        let mut a = Additional::default();
+        assert_eq!(a.insert("b".into(), "1".into()), None);
+        assert_eq!(a.insert("a".into(), "2".into()), None);
+        assert_eq!(a.insert("b".into(), "3".into()), Some("1".into()));
+        a.insert_if_absent("a".into(), "ignored".into());
+        a.insert_if_absent("c".into(), "4".into());
+        let all: Vec<(&String, &String)> = a.iter().collect();
+        assert_eq!(all.len(), 3);
+        assert_eq!((all[0].0.as_str(), all[0].1.as_str()), ("a", "2"));
+        assert_eq!((all[1].0.as_str(), all[1].1.as_str()), ("b", "3"));
+        assert_eq!(a.get("c").map(String::as_str), Some("4"));
+        assert!(a.contains_key("a") && !a.contains_key("z"));
+        assert_eq!(a.remove("a").as_deref(), Some("2"));
+        assert_eq!((&a).into_iter().count(), 2);
+    }
+
+    #[test]
+    fn fields_set_in_any_order_are_kept_in_field_order() {
+        let mut e = UdmEvent::new();
+        e.set_str(f::TARGET_PORT, "445");
+        e.set_str(f::EVENT_TYPE, "USER_LOGIN");
+        e.set_timestamp_micros(7);
+        e.set_str(f::EVENT_TYPE, "PROCESS_LAUNCH");
+        let fields: Vec<Field> = e.iter().map(|(f, _)| f).collect();
+        let mut sorted = fields.clone();
+        sorted.sort();
+        assert_eq!(fields, sorted);
+        assert_eq!(fields.len(), 3, "setting a field twice keeps one entry");
+        assert_eq!(e.str(f::EVENT_TYPE), Some("PROCESS_LAUNCH"));
+        e.clear(f::EVENT_TYPE);
+        assert_eq!(e.str(f::EVENT_TYPE), None);
+        assert_eq!(e.int(f::TARGET_PORT), Some(445));
+        assert_eq!(e.timestamp_micros(), Some(7));
+        e.set_str_if_absent(f::TARGET_PORT, "139");
+        assert_eq!(e.int(f::TARGET_PORT), Some(445));
     }
 }

@@ -13,5 +13,5 @@ pub mod fields;
 pub mod vocab;
 
 pub use batch::{schema, BatchBuilder};
-pub use event::{Provenance, UdmEvent, Value};
+pub use event::{Additional, Provenance, UdmEvent, Value};
 pub use fields::{f, Field, FieldDef, Kind, Semantic, FIELDS};

@@ -399,7 +399,7 @@ impl<'a, 'b> Ctx<'a, 'b> {
             self.out.additional.insert(key, v.to_string());
         }
         for (k, v) in std::mem::take(&mut self.notes) {
-            self.out.additional.entry(k).or_insert(v);
+            self.out.additional.insert_if_absent(k, v);
         }
         self.out.set_bool(f::LOOPBACK, self.loopback);
     }
@@ -649,7 +649,7 @@ pub(crate) fn valid_ip(raw: &str) -> Option<String> {
 }
 
 /// `name`, or `name_2`, `name_3`, ... when taken.
-fn free_key(map: &std::collections::BTreeMap<String, String>, name: &str) -> String {
+fn free_key(map: &lateral_model::Additional, name: &str) -> String {
     if !map.contains_key(name) {
         return name.to_string();
     }
