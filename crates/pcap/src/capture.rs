@@ -2,9 +2,13 @@
 //! interfaces with their link types and time resolutions), read with `pcap-parser`.
 //!
 //! Frames are handed out one by one with their 1-based number (as Wireshark counts them),
-//! time and byte offset. A damaged block is reported with its position; pcapng reading goes on
-//! at the next block (block lengths allow it), classic pcap stops at the damage (records have
-//! no marker to resynchronise on) and says so.
+//! time and byte offset. The file is streamed: one record (pcap) or block (pcapng) at a time
+//! in one reused buffer, so memory is bounded by the largest record, never by the file.
+//! A damaged block is reported with its position; pcapng reading goes on at the next block
+//! (block lengths allow it), classic pcap stops at the damage (records have no marker to
+//! resynchronise on) and says so.
+
+use std::io::Read;
 
 use pcap_parser::pcap::{parse_pcap_frame, parse_pcap_frame_be, parse_pcap_header};
 use pcap_parser::pcapng::{parse_block_be, parse_block_le, Block};
@@ -47,15 +51,58 @@ pub struct Frame<'a> {
     pub orig_len: u32,
 }
 
-/// Walk every frame of `data`; problems go to `issues`. Returns the number of frames.
-pub fn frames<'a>(
-    data: &'a [u8],
+/// Largest record or block read: far above any snap length (256 KiB by default), so only a
+/// corrupt length field reaches it; such a length ends reading with an issue instead of an
+/// allocation of up to 4 GiB.
+pub const MAX_RECORD: usize = 64 << 20;
+
+/// Reads exact byte counts from the capture, tracking the offset and turning I/O errors into
+/// issues.
+struct Input<R> {
+    inner: R,
+    offset: u64,
+    failed: Option<std::io::Error>,
+}
+
+impl<R: Read> Input<R> {
+    /// Append up to `n` bytes to `buf`; returns how many were read (fewer at the end of the
+    /// file, or after a read error, which is kept for the caller).
+    fn take(&mut self, buf: &mut Vec<u8>, n: usize) -> usize {
+        match (&mut self.inner).take(n as u64).read_to_end(buf) {
+            Ok(got) => {
+                self.offset += got as u64;
+                got
+            }
+            Err(e) => {
+                self.failed = Some(e);
+                0
+            }
+        }
+    }
+
+    /// Count what is left (for "N bytes not read" messages), reading it through a small buffer.
+    fn rest(&mut self) -> u64 {
+        std::io::copy(&mut self.inner, &mut std::io::sink()).unwrap_or(0)
+    }
+}
+
+/// Walk every frame of a capture read from `input`; problems go to `issues`. Returns the
+/// number of frames.
+pub fn frames<R: Read>(
+    input: R,
     issues: &mut Vec<CaptureIssue>,
-    mut each: impl FnMut(Frame<'a>),
+    mut each: impl FnMut(Frame<'_>),
 ) -> u64 {
-    match detect(data) {
-        Some(CaptureFormat::Pcap) => legacy(data, issues, &mut each),
-        Some(CaptureFormat::PcapNg) => pcapng(data, issues, &mut each),
+    let mut input = Input {
+        inner: input,
+        offset: 0,
+        failed: None,
+    };
+    let mut head = Vec::with_capacity(24);
+    input.take(&mut head, 4);
+    let n = match detect(&head) {
+        Some(CaptureFormat::Pcap) => legacy(&mut input, head, issues, &mut each),
+        Some(CaptureFormat::PcapNg) => pcapng(&mut input, head, issues, &mut each),
         None => {
             issues.push(CaptureIssue::at(
                 0,
@@ -64,16 +111,26 @@ pub fn frames<'a>(
             ));
             0
         }
+    };
+    if let Some(e) = input.failed.take() {
+        issues.push(CaptureIssue::at(
+            n + 1,
+            input.offset,
+            format!("read error: {e}; the rest of the file is not read"),
+        ));
     }
+    n
 }
 
-fn legacy<'a>(
-    data: &'a [u8],
+fn legacy<R: Read>(
+    input: &mut Input<R>,
+    mut buf: Vec<u8>,
     issues: &mut Vec<CaptureIssue>,
-    each: &mut impl FnMut(Frame<'a>),
+    each: &mut impl FnMut(Frame<'_>),
 ) -> u64 {
-    let (mut rest, header) = match parse_pcap_header(data) {
-        Ok(v) => v,
+    input.take(&mut buf, 20);
+    let header = match parse_pcap_header(&buf) {
+        Ok((_, h)) => h,
         Err(e) => {
             issues.push(CaptureIssue::at(
                 0,
@@ -87,15 +144,47 @@ fn legacy<'a>(
     let nano = header.is_nanosecond_precision();
     let linktype = header.network.0;
     let mut n = 0u64;
-    while !rest.is_empty() {
-        let offset = (data.len() - rest.len()) as u64;
-        let parsed = if big {
-            parse_pcap_frame_be(rest)
+    loop {
+        let offset = input.offset;
+        buf.clear();
+        let got = input.take(&mut buf, 16);
+        if got == 0 || input.failed.is_some() {
+            break;
+        }
+        let incl = if got == 16 {
+            let b = [buf[8], buf[9], buf[10], buf[11]];
+            (if big {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            }) as usize
         } else {
-            parse_pcap_frame(rest)
+            0
+        };
+        if incl > MAX_RECORD {
+            issues.push(CaptureIssue::at(
+                n + 1,
+                offset,
+                format!(
+                    "bad pcap record: captured length {incl} is over {MAX_RECORD} bytes; {} bytes not read",
+                    16 + input.rest()
+                ),
+            ));
+            break;
+        }
+        if got == 16 {
+            input.take(&mut buf, incl);
+        }
+        if input.failed.is_some() {
+            break;
+        }
+        let parsed = if big {
+            parse_pcap_frame_be(&buf)
+        } else {
+            parse_pcap_frame(&buf)
         };
         match parsed {
-            Ok((next, block)) => {
+            Ok((_, block)) => {
                 n += 1;
                 let frac = if nano {
                     block.ts_usec as i64 / 1000
@@ -113,7 +202,6 @@ fn legacy<'a>(
                     data: block.data,
                     orig_len: block.origlen,
                 });
-                rest = next;
             }
             Err(e) => {
                 let what = match e {
@@ -125,7 +213,7 @@ fn legacy<'a>(
                 issues.push(CaptureIssue::at(
                     n + 1,
                     offset,
-                    format!("{what}; {} bytes not read", rest.len()),
+                    format!("{what}; {} bytes not read", buf.len() as u64 + input.rest()),
                 ));
                 break;
             }
@@ -142,62 +230,73 @@ struct Iface {
     offset_s: i64,
 }
 
-fn pcapng<'a>(
-    data: &'a [u8],
+fn pcapng<R: Read>(
+    input: &mut Input<R>,
+    mut buf: Vec<u8>,
     issues: &mut Vec<CaptureIssue>,
-    each: &mut impl FnMut(Frame<'a>),
+    each: &mut impl FnMut(Frame<'_>),
 ) -> u64 {
-    let mut pos = 0usize;
     let mut big = false;
     let mut ifaces: Vec<Iface> = Vec::new();
     let mut n = 0u64;
-    while pos < data.len() {
-        let Some(head) = crate::util::sub(data, pos, 12) else {
+    // `buf` holds the first 4 bytes of the first block already.
+    let mut pos = 0u64;
+    loop {
+        let have = buf.len();
+        input.take(&mut buf, 12 - have);
+        if buf.is_empty() || input.failed.is_some() {
+            break;
+        }
+        if buf.len() < 12 {
             issues.push(CaptureIssue::at(
                 n + 1,
-                pos as u64,
+                pos,
                 format!(
                     "capture truncated: {} trailing bytes are no block",
-                    data.len() - pos
+                    buf.len()
                 ),
             ));
             break;
-        };
-        let block_type = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
+        }
+        let block_type = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]);
         if block_type == 0x0a0d_0d0a {
             // Section header: its byte-order magic decides the endianness of the section.
-            big = head[8..12] == [0x1a, 0x2b, 0x3c, 0x4d];
+            big = buf[8..12] == [0x1a, 0x2b, 0x3c, 0x4d];
             ifaces.clear();
         }
-        let raw_len = [head[4], head[5], head[6], head[7]];
+        let raw_len = [buf[4], buf[5], buf[6], buf[7]];
         let len = if big {
             u32::from_be_bytes(raw_len)
         } else {
             u32::from_le_bytes(raw_len)
         } as usize;
-        if len < 12 || !len.is_multiple_of(4) {
+        if len < 12 || !len.is_multiple_of(4) || len > MAX_RECORD {
             issues.push(CaptureIssue::at(
                 n + 1,
-                pos as u64,
+                pos,
                 format!("bad pcapng block length {len}; the rest of the file is not read"),
             ));
             break;
         }
-        let Some(block_bytes) = crate::util::sub(data, pos, len) else {
+        let got = input.take(&mut buf, len - 12);
+        if input.failed.is_some() {
+            break;
+        }
+        if got < len - 12 {
             issues.push(CaptureIssue::at(
                 n + 1,
-                pos as u64,
+                pos,
                 format!(
                     "capture truncated: block of {len} bytes but {} left",
-                    data.len() - pos
+                    buf.len()
                 ),
             ));
             break;
-        };
+        }
         let parsed = if big {
-            parse_block_be(block_bytes)
+            parse_block_be(&buf)
         } else {
-            parse_block_le(block_bytes)
+            parse_block_le(&buf)
         };
         match parsed {
             Ok((_, block)) => match block {
@@ -217,18 +316,15 @@ fn pcapng<'a>(
                             each(Frame {
                                 number: n,
                                 ts_us: us.saturating_add(iface.offset_s.saturating_mul(1_000_000)),
-                                offset: pos as u64,
+                                offset: pos,
                                 linktype: iface.linktype,
-                                data: {
-                                    let d: &'a [u8] = epb.data;
-                                    d.get(..epb.caplen as usize).unwrap_or(d)
-                                },
+                                data: epb.data.get(..epb.caplen as usize).unwrap_or(epb.data),
                                 orig_len: epb.origlen,
                             });
                         }
                         None => issues.push(CaptureIssue::at(
                             n,
-                            pos as u64,
+                            pos,
                             format!(
                                 "packet names interface {} which was never described",
                                 epb.if_id
@@ -242,17 +338,14 @@ fn pcapng<'a>(
                         Some(iface) => each(Frame {
                             number: n,
                             ts_us: 0,
-                            offset: pos as u64,
+                            offset: pos,
                             linktype: iface.linktype,
-                            data: {
-                                let d: &'a [u8] = spb.data;
-                                d.get(..spb.origlen as usize).unwrap_or(d)
-                            },
+                            data: spb.data.get(..spb.origlen as usize).unwrap_or(spb.data),
                             orig_len: spb.origlen,
                         }),
                         None => issues.push(CaptureIssue::at(
                             n,
-                            pos as u64,
+                            pos,
                             "simple packet block before any interface description",
                         )),
                     }
@@ -262,12 +355,13 @@ fn pcapng<'a>(
             Err(e) => {
                 issues.push(CaptureIssue::at(
                     n + 1,
-                    pos as u64,
+                    pos,
                     format!("bad pcapng block (type {block_type:#x}): {e:?}; skipped"),
                 ));
             }
         }
-        pos += len;
+        pos += len as u64;
+        buf.clear();
     }
     n
 }

@@ -82,24 +82,33 @@ pub struct CaptureReport {
     pub stats: CaptureStats,
 }
 
-/// Read a capture file from disk.
+/// Read a capture file from disk, streaming it (memory does not grow with the file's size).
 pub fn read_capture_file(path: &Path) -> Result<CaptureReport, CaptureError> {
+    use std::io::BufRead;
     let file = path.display().to_string();
-    let data = std::fs::read(path).map_err(|source| CaptureError::Io {
+    let io = |source| CaptureError::Io {
         file: file.clone(),
         source,
-    })?;
-    if detect(&data).is_none() {
+    };
+    let mut input =
+        std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path).map_err(io)?);
+    if detect(input.fill_buf().map_err(io)?).is_none() {
         return Err(CaptureError::NotACapture { file });
     }
-    Ok(read_capture(&data, &file))
+    Ok(read_capture_from(input, &file))
 }
 
 /// Read a capture held in memory; `file` names it in provenance and issues.
 pub fn read_capture(data: &[u8], file: &str) -> CaptureReport {
+    read_capture_from(data, file)
+}
+
+/// Read a capture from any byte stream (a file, an archive member); `file` names it in
+/// provenance and issues. One record is held at a time.
+pub fn read_capture_from(input: impl std::io::Read, file: &str) -> CaptureReport {
     let mut a = Analyzer::new(file);
     let mut issues = Vec::new();
-    let frames = capture::frames(data, &mut issues, |fr| a.frame(fr));
+    let frames = capture::frames(input, &mut issues, |fr| a.frame(fr));
     a.stats.frames = frames;
     a.issues.splice(0..0, issues);
     a.finish()

@@ -78,10 +78,10 @@ fn read_source_inner(src: &Source, opts: &ReadOptions, sink: &mut dyn RecordSink
                 Flow::Continue
             }
         },
-        Format::Pcap | Format::PcapNg => match read_all(src) {
-            Ok(buf) => read_capture(&buf, file, sink),
+        Format::Pcap | Format::PcapNg => match src.open() {
+            Ok(r) => read_capture(BufReader::with_capacity(1 << 20, r), file, sink),
             Err(e) => {
-                sink.issue(ReadIssue::whole_file(file, format!("cannot read: {e}")));
+                sink.issue(ReadIssue::whole_file(file, format!("cannot open: {e}")));
                 Flow::Continue
             }
         },
@@ -99,9 +99,9 @@ fn read_source_inner(src: &Source, opts: &ReadOptions, sink: &mut dyn RecordSink
 }
 
 /// A packet capture through `lateral-pcap`: its UDM events go to the sink as ready-made events,
-/// its problems as issues at the frame's byte offset.
-fn read_capture(buf: &[u8], file: &str, sink: &mut dyn RecordSink) -> Flow {
-    let report = lateral_pcap::read_capture(buf, file);
+/// its problems as issues at the frame's byte offset. The capture is streamed.
+fn read_capture(input: impl Read, file: &str, sink: &mut dyn RecordSink) -> Flow {
+    let report = lateral_pcap::read_capture_from(input, file);
     for i in report.issues {
         sink.issue(ReadIssue::new(
             file,
