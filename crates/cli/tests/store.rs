@@ -66,8 +66,13 @@ fn stats(paths: &[&Path], store: Option<&Path>) -> Value {
 /// The hunt report without what legitimately differs between runs (timings, generation time,
 /// output paths).
 fn hunt(paths: &[&Path], store: Option<&Path>, out: &Path) -> Value {
+    hunt_in(paths, store, out, &["--all-time"])
+}
+
+fn hunt_in(paths: &[&Path], store: Option<&Path>, out: &Path, window: &[&str]) -> Value {
     let mut a = args(&["hunt"], paths, store);
-    a.extend(["--all-time", "--format", "json", "--out"].map(String::from));
+    a.extend(window.iter().map(|w| w.to_string()));
+    a.extend(["--format", "json", "--out"].map(String::from));
     a.push(s(out));
     let doc = run_ok(&a).json();
     scrub_timings(doc, &[])
@@ -127,6 +132,58 @@ fn store_answers_like_the_raw_evidence_and_reingest_adds_nothing() {
         ha["queries"], hb["queries"],
         "query hit counts differ over the store"
     );
+    assert!(
+        ha["execution"]["candidates_from"].is_null(),
+        "all time holds all"
+    );
+    // A 24-hour window: the store pushes the bound (a day before the window) into its scan and
+    // aggregates the older network logons over the whole store; the files are read whole and
+    // the older candidates dropped after folding their network logons. Same report.
+    let wa = hunt_in(&raw, None, &dir.path().join("r3"), &["--hours-back", "24"]);
+    let wb = hunt_in(
+        &[],
+        Some(&store),
+        &dir.path().join("r4"),
+        &["--hours-back", "24"],
+    );
+    let held = |r: &Value| r["execution"]["candidate_events"].as_u64().unwrap_or(0);
+    assert!(
+        held(&wa) > 0 && held(&wa) < held(&ha),
+        "{} of {}",
+        held(&wa),
+        held(&ha)
+    );
+    assert_eq!(held(&wa), held(&wb));
+    assert!(wa["execution"]["candidates_from"].is_string());
+    assert_eq!(
+        wa["execution"]["candidates_from"],
+        wb["execution"]["candidates_from"]
+    );
+    let prior = |r: &Value| {
+        r["correlations"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["id"] == "prior-network-logons"))
+            .and_then(|c| c["matches"].as_u64())
+            .unwrap_or(0)
+    };
+    assert!(
+        prior(&wa) > 0,
+        "the older network logons are kept as groups"
+    );
+    for key in [
+        "findings",
+        "queries",
+        "correlations",
+        "graph",
+        "hosts",
+        "accounts",
+        "conclusion",
+    ] {
+        assert_eq!(
+            wa[key], wb[key],
+            "{key} differs over the store (24 h window)"
+        );
+    }
     for key in [
         "graph",
         "coverage",
@@ -344,4 +401,78 @@ fn ingest_killed_at_any_point_leaves_a_consistent_store() {
         "{}",
         again.stdout
     );
+}
+
+/// The hunt holds its window and a day before it; a network logon weeks older is dropped as
+/// a candidate but still decides that the pair is not first-seen, over files (dropped while
+/// streaming) and over the store (never read: aggregated apart).
+#[test]
+fn an_old_network_logon_outside_the_held_days_still_makes_a_known_pair() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let psexec = simulate("psexec-chain", dir.path());
+    let attack_logon = walk(&psexec)
+        .iter()
+        .flat_map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .find(|l| l.contains("\"EventID\":4624") && l.contains("\"IpAddress\":\"10.0.0.130\""))
+        .expect("the scenario's network logon from the attacker");
+    let mut old: Value = serde_json::from_str(&attack_logon).expect("json line");
+    let ts = old["@timestamp"].as_str().expect("time").to_string();
+    let old_ts = format!("2025-06-01{}", &ts[10..]);
+    assert!(old_ts < ts, "{old_ts} is weeks before {ts}");
+    old["@timestamp"] = Value::from(old_ts.clone());
+    old["EventTime"] = Value::from(old_ts.replace('T', " ")[..19].to_string());
+    old["RecordNumber"] = Value::from(1);
+    let earlier = dir.path().join("earlier");
+    std::fs::create_dir_all(&earlier).expect("mkdir");
+    std::fs::write(earlier.join("sales-pc-june.jsonl"), format!("{old}\n")).expect("write");
+
+    let analysis = |r: &Value| -> String {
+        let f = r["findings"]
+            .as_array()
+            .and_then(|f| {
+                f.iter().find(|f| {
+                    f["source"]["host"]
+                        .as_str()
+                        .is_some_and(|s| s.contains("KALI"))
+                })
+            })
+            .cloned()
+            .unwrap_or(Value::Null);
+        f["analysis"].to_string()
+    };
+    let alone = hunt_in(&[&psexec], None, &dir.path().join("r0"), &[]);
+    assert!(
+        analysis(&alone).contains("First-seen pair"),
+        "{}",
+        analysis(&alone)
+    );
+
+    let store = dir.path().join("store");
+    ingest(&[&psexec, &earlier], &store);
+    let files = hunt_in(&[&psexec, &earlier], None, &dir.path().join("r1"), &[]);
+    let stored = hunt_in(&[], Some(&store), &dir.path().join("r2"), &[]);
+    for r in [&files, &stored] {
+        assert!(
+            analysis(r).contains(
+                "already logged on to the target over the network before the hunt window"
+            ),
+            "{}",
+            analysis(r)
+        );
+        assert_eq!(
+            r["execution"]["candidate_events"], alone["execution"]["candidate_events"],
+            "the June logon is not held"
+        );
+        assert!(r["execution"]["candidates_from"]
+            .as_str()
+            .is_some_and(|t| t > old_ts.as_str()));
+    }
+    assert_eq!(files["findings"], stored["findings"]);
+    assert_eq!(files["correlations"], stored["correlations"]);
 }

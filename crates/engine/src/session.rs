@@ -225,6 +225,13 @@ impl Engine {
         self.store.is_some() && self.table.sources().is_empty() && !self.in_memory
     }
 
+    /// Whether [`Engine::stats`] knows the evidence's time range before any query has run
+    /// (the evidence is the store alone), so a window anchored at the latest event can be
+    /// resolved, and pushed into a scan, up front.
+    pub fn time_range_known(&self) -> bool {
+        self.store_only()
+    }
+
     pub fn context(&self) -> &SessionContext {
         &self.ctx
     }
@@ -424,7 +431,8 @@ pub fn order() -> Vec<SortExpr> {
     ]
 }
 
-fn ts(v: i64) -> Expr {
+/// A UTC timestamp literal (µs since the epoch), comparable with `metadata.event_timestamp`.
+pub fn ts(v: i64) -> Expr {
     lit(ScalarValue::TimestampMicrosecond(
         Some(v),
         Some(lateral_model::batch::UTC.into()),

@@ -104,7 +104,8 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
 }
 
 impl WindowSpec {
-    fn span(&self) -> i64 {
+    /// The window's length (`hours_back`) in µs.
+    pub fn span(&self) -> i64 {
         (self.hours_back * 3_600_000_000.0) as i64
     }
 

@@ -18,6 +18,7 @@
 //! A sequence yields pairs of candidate-table row ids; the finding builder decides what the
 //! pairs mean.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, Int64Array};
@@ -537,12 +538,17 @@ pub struct PriorLogon {
     pub last: i64,
 }
 
-/// Every distinct (workstation, address, host, day) of the network logons before `before`,
-/// with the first and last time: a DataFusion aggregate, so first-seen pairs need no pass over
-/// the events outside the engine.
+/// The filter of the network logons (Security 4624 with the NETWORK mechanism).
+pub fn network_logon() -> Expr {
+    q(NETWORK_LOGON)
+}
+
+/// Every distinct (workstation, address, host, day) of the network logons before `before` in
+/// `events` (the candidate table, or the whole evidence when the hunt keeps only the window
+/// and its context), with the first and last time: a DataFusion aggregate, so first-seen pairs
+/// need no pass over the events outside the engine.
 pub async fn run_prior_logons(
-    ctx: &SessionContext,
-    table: Arc<MemTable>,
+    events: datafusion::dataframe::DataFrame,
     before: i64,
 ) -> Result<Vec<PriorLogon>, HuntError> {
     use datafusion::arrow::array::StringArray;
@@ -552,8 +558,7 @@ pub async fn run_prior_logons(
         column(f::PRINCIPAL_HOSTNAME),
         lit(""),
     ]);
-    let df = ctx
-        .read_table(table)?
+    let df = events
         .filter(q(NETWORK_LOGON).and(micros().lt(lit(before))))?
         .select(vec![
             column(f::SRC_HOSTNAME).alias("src"),
@@ -593,4 +598,57 @@ pub async fn run_prior_logons(
     }
     out.sort();
     Ok(out)
+}
+
+/// Network logons gathered outside the engine, grouped as [`run_prior_logons`] groups them
+/// (workstation, address, host, day), so the two can be merged into what one aggregate over
+/// all of the rows gives.
+#[derive(Debug, Default)]
+pub struct PriorFold(BTreeMap<PriorGroup, (i64, i64)>);
+
+/// Workstation name, address, host that logged the logon, day (µs / [`crate::time::DAY`]).
+type PriorGroup = (Option<String>, Option<String>, String, i64);
+
+impl PriorFold {
+    pub fn add(&mut self, src: Option<&str>, ip: Option<&str>, host: &str, t: i64) {
+        let own = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_string);
+        let key = (own(src), own(ip), host.to_string(), t / crate::time::DAY);
+        let e = self.0.entry(key).or_insert((t, t));
+        e.0 = e.0.min(t);
+        e.1 = e.1.max(t);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Merge with an aggregate's rows (of other events): one entry per group, sorted.
+    pub fn merge(mut self, rows: Vec<PriorLogon>) -> Vec<PriorLogon> {
+        for r in rows {
+            let key = (
+                r.source_name,
+                r.source_ip,
+                r.target,
+                r.first / crate::time::DAY,
+            );
+            let e = self.0.entry(key).or_insert((r.first, r.last));
+            e.0 = e.0.min(r.first);
+            e.1 = e.1.max(r.last);
+        }
+        let mut out: Vec<PriorLogon> = self
+            .0
+            .into_iter()
+            .map(
+                |((source_name, source_ip, target, _), (first, last))| PriorLogon {
+                    source_name,
+                    source_ip,
+                    target,
+                    first,
+                    last,
+                },
+            )
+            .collect();
+        out.sort();
+        out
+    }
 }

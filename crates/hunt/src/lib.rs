@@ -11,6 +11,7 @@
 //! `lateral-report`), read files itself (the engine's readers do), or know about cases or MCP.
 
 pub mod attack;
+pub mod bound;
 pub mod correlate;
 pub mod describe;
 pub mod evidence;

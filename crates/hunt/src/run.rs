@@ -23,6 +23,7 @@ use lateral_engine::{and_window, column, Engine, WindowSpec, TABLE};
 use lateral_model::f;
 use serde::Serialize;
 
+use crate::bound::Bound;
 use crate::evidence::{events_from_batches, Ev, ROW_ID};
 use crate::findings::{self, Finding, FindingKind, Recurring};
 use crate::graph::{self, Graph};
@@ -131,6 +132,10 @@ pub struct Execution {
     pub sources: usize,
     pub records_read: u64,
     pub candidate_events: usize,
+    /// Candidates are held from this time on (the window and a day of context before it);
+    /// older network logons only as first-seen groups. `None`: all time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub candidates_from: Option<String>,
     pub queries_run: usize,
     pub sequences_run: usize,
     pub issues: Vec<IssueLine>,
@@ -303,18 +308,88 @@ fn or_all(mut exprs: Vec<Expr>) -> Expr {
     exprs.pop().unwrap_or_else(|| lit(false))
 }
 
+/// How many candidate rows the scan adds between two drops of what the bound allows.
+const DROP_EVERY_ROWS: usize = 1 << 18;
+
+/// `batches` without the rows older than `threshold` (rows without a time are kept); the
+/// network logons among the dropped rows (flag column `prior`) are folded into `fold`.
+fn drop_before(
+    batches: Vec<RecordBatch>,
+    threshold: i64,
+    prior: usize,
+    fold: &mut crate::correlate::PriorFold,
+) -> Result<Vec<RecordBatch>, HuntError> {
+    use datafusion::arrow::array::{StringArray, TimestampMicrosecondArray};
+    let mut out = Vec::with_capacity(batches.len());
+    for b in batches {
+        let schema = b.schema();
+        let column = |field: lateral_model::Field| {
+            schema
+                .index_of(field.name())
+                .ok()
+                .map(|i| b.column(i).clone())
+        };
+        let Some(times) = column(f::EVENT_TIMESTAMP) else {
+            out.push(b);
+            continue;
+        };
+        let Some(times) = times.as_any().downcast_ref::<TimestampMicrosecondArray>() else {
+            out.push(b);
+            continue;
+        };
+        let keep: BooleanArray = (0..b.num_rows())
+            .map(|r| Some(times.is_null(r) || times.value(r) >= threshold))
+            .collect();
+        if keep.true_count() == b.num_rows() {
+            out.push(b);
+            continue;
+        }
+        let strs = |field| column(field);
+        let (src, ip, observer, principal) = (
+            strs(f::SRC_HOSTNAME),
+            strs(f::PRINCIPAL_IP),
+            strs(f::OBSERVER_HOSTNAME),
+            strs(f::PRINCIPAL_HOSTNAME),
+        );
+        let text = |a: &Option<Arc<dyn Array>>, r: usize| -> Option<String> {
+            let a = a.as_ref()?.as_any().downcast_ref::<StringArray>()?;
+            a.is_valid(r).then(|| a.value(r).to_string())
+        };
+        if let Some(flags) = b.column(prior).as_any().downcast_ref::<BooleanArray>() {
+            for r in 0..b.num_rows() {
+                if keep.value(r) || !is_true(flags, r) {
+                    continue;
+                }
+                let host = text(&observer, r)
+                    .or_else(|| text(&principal, r))
+                    .unwrap_or_default();
+                fold.add(
+                    text(&src, r).as_deref(),
+                    text(&ip, r).as_deref(),
+                    &host,
+                    times.value(r),
+                );
+            }
+        }
+        let kept = datafusion::arrow::compute::filter_record_batch(&b, &keep)?;
+        if kept.num_rows() > 0 {
+            out.push(kept);
+        }
+    }
+    Ok(out)
+}
+
 /// Put the candidates in a fixed order (time, file, record, byte offset), whatever order the
 /// scan's partitions delivered them in, so row ids, host identities and reports are
-/// deterministic.
+/// deterministic. Only the sort keys are concatenated; the rows are gathered batch by batch
+/// from the inputs, so the candidates are held twice at most, never three times.
 fn in_stable_order(batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, HuntError> {
     use datafusion::arrow::compute::{
-        concat_batches, lexsort_to_indices, take_record_batch, SortColumn, SortOptions,
+        concat, interleave_record_batch, lexsort_to_indices, SortColumn, SortOptions,
     };
     let Some(schema) = batches.first().map(RecordBatch::schema) else {
         return Ok(batches);
     };
-    let all = concat_batches(&schema, &batches)?;
-    drop(batches);
     let mut keys = Vec::new();
     for field in [
         f::EVENT_TIMESTAMP,
@@ -323,8 +398,9 @@ fn in_stable_order(batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, HuntEr
         f::BYTE_OFFSET,
     ] {
         if let Ok(i) = schema.index_of(field.name()) {
+            let parts: Vec<&dyn Array> = batches.iter().map(|b| b.column(i).as_ref()).collect();
             keys.push(SortColumn {
-                values: all.column(i).clone(),
+                values: concat(&parts)?,
                 options: Some(SortOptions {
                     descending: false,
                     nulls_first: false,
@@ -333,14 +409,21 @@ fn in_stable_order(batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, HuntEr
         }
     }
     let indices = lexsort_to_indices(&keys, None)?;
-    let sorted = take_record_batch(&all, &indices)?;
-    // Keep batches of a moderate size for the engine.
-    let mut out = Vec::new();
-    let mut offset = 0;
-    while offset < sorted.num_rows() {
-        let len = (sorted.num_rows() - offset).min(8192);
-        out.push(sorted.slice(offset, len));
-        offset += len;
+    drop(keys);
+    // Row n of the concatenation is row `n - start` of the batch that starts at `start`.
+    let mut located: Vec<(usize, usize)> = Vec::with_capacity(indices.len());
+    for (bi, b) in batches.iter().enumerate() {
+        located.extend((0..b.num_rows()).map(|r| (bi, r)));
+    }
+    let inputs: Vec<&RecordBatch> = batches.iter().collect();
+    // Batches of a moderate size for the engine.
+    let mut out = Vec::with_capacity(indices.len().div_ceil(8192));
+    for chunk in indices.values().chunks(8192) {
+        let picks: Vec<(usize, usize)> = chunk
+            .iter()
+            .filter_map(|&n| located.get(n as usize).copied())
+            .collect();
+        out.push(interleave_record_batch(&inputs, &picks)?);
     }
     Ok(out)
 }
@@ -504,26 +587,64 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
     for (i, e) in feed.into_iter().enumerate() {
         select.push(e.alias(flag_name(i)));
     }
+    // Network logons, for the first-seen groups of those dropped before the bound (a subset
+    // of the feed: it adds no candidate). Projected away once the scan is over.
+    let prior_flag = select.len();
+    select.push(crate::correlate::network_logon().alias("lateral_prior_logon"));
+    let stats = engine.stats();
+    let bound = Bound::new(
+        &req.window,
+        engine.time_range_known(),
+        stats.time_range().map(|(_, hi)| hi),
+    );
+    let mut filter = identity;
+    if let Bound::Pushed(from) = bound {
+        let t = column(f::EVENT_TIMESTAMP);
+        filter = filter.and(t.clone().is_null().or(t.gt_eq(lateral_engine::ts(from))));
+    }
     let mut stream = engine
         .context()
         .table(TABLE)
         .await?
-        .filter(identity)?
+        .filter(filter)?
         .select(select)?
         .execute_stream()
         .await?;
-    let scanned = stream.schema();
+    let streamed = stream.schema();
+    let mut fold = crate::correlate::PriorFold::default();
     let mut batches = Vec::new();
+    let mut since_drop = 0usize;
     while let Some(batch) = stream.next().await {
         let batch = batch?;
         let keep = any_flag(&batch, first_flag);
         let kept = datafusion::arrow::compute::filter_record_batch(&batch, &keep)?;
-        if kept.num_rows() > 0 {
-            batches.push(kept);
+        if kept.num_rows() == 0 {
+            continue;
+        }
+        since_drop += kept.num_rows();
+        batches.push(kept);
+        // Drop what the bound allows now and then (the bound of a trailing window rises as
+        // later events are read), so what is held follows the window.
+        if since_drop >= DROP_EVERY_ROWS {
+            since_drop = 0;
+            if let Some(t) = bound.threshold(stats.time_range().map(|(_, hi)| hi)) {
+                batches = drop_before(batches, t, prior_flag, &mut fold)?;
+            }
         }
     }
     drop(stream);
     phase("scan-stream");
+    let window = req.window.resolve(stats.time_range().map(|(_, hi)| hi));
+    let held_from = Bound::final_threshold(window.start);
+    if let Some(t) = held_from {
+        batches = drop_before(batches, t, prior_flag, &mut fold)?;
+    }
+    let keep_cols: Vec<usize> = (0..prior_flag).collect();
+    let scanned = Arc::new(streamed.project(&keep_cols)?);
+    let batches = batches
+        .iter()
+        .map(|b| b.project(&keep_cols))
+        .collect::<Result<Vec<_>, _>>()?;
     let batches = in_stable_order(batches)?;
     phase("stable-order");
     let batches = fill_parent_images(batches)?;
@@ -531,8 +652,6 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
     let (batches, schema) = with_row_ids(&batches, &scanned)?;
     let candidates = batches.iter().map(RecordBatch::num_rows).sum::<usize>();
     let mem = Arc::new(MemTable::try_new(schema, vec![batches.clone()])?);
-    let stats = engine.stats();
-    let window = req.window.resolve(stats.time_range().map(|(_, hi)| hi));
     // The candidate table is small and in memory: one partition avoids the repartitioning
     // and per-partition start-up that dominate joins over a few thousand rows.
     let local = lateral_engine::session_context(1);
@@ -674,9 +793,18 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
         matches: recurrences.len(),
     });
     phase("recurrence");
-    let prior_logons = match window.start {
-        Some(start) => crate::correlate::run_prior_logons(ctx, mem.clone(), start).await?,
-        None => Vec::new(),
+    let prior_logons = match (window.start, bound) {
+        // Nothing before the bound was read: the aggregate runs over the whole evidence (the
+        // store: a few columns, pruned to the network logons' row groups).
+        (Some(start), Bound::Pushed(_)) => {
+            let all = engine.context().table(TABLE).await?;
+            crate::correlate::run_prior_logons(all, start).await?
+        }
+        (Some(start), _) => {
+            let held = ctx.read_table(mem.clone())?;
+            fold.merge(crate::correlate::run_prior_logons(held, start).await?)
+        }
+        (None, _) => Vec::new(),
     };
     if window.start.is_some() {
         correlations.push(CorrelationResult {
@@ -832,9 +960,16 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
     workflow.push(Step {
         step: format!("Scan evidence once ({} source(s))", engine.source_count()),
         result: format!(
-            "{} records read, {} candidate events",
+            "{} records read, {} candidate events{}",
             stats.records.load(std::sync::atomic::Ordering::Relaxed),
-            candidates
+            candidates,
+            match held_from {
+                Some(t) => format!(
+                    " (held from {}, a day before the window; older network logons kept as first-seen pairs)",
+                    iso(t)
+                ),
+                None => String::new(),
+            }
         ),
     });
     for q in &queries {
@@ -941,6 +1076,7 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
             sources: engine.source_count(),
             records_read: stats.records.load(std::sync::atomic::Ordering::Relaxed),
             candidate_events: candidates,
+            candidates_from: held_from.map(iso),
             queries_run: pack.entries.len(),
             sequences_run,
             issues,

@@ -480,8 +480,12 @@ pub fn markdown(r: &HuntReport) -> String {
     let _ = writeln!(o, "| Records read | {} |", e.records_read);
     let _ = writeln!(
         o,
-        "| Candidate events (one scan) | {} |",
-        e.candidate_events
+        "| Candidate events (one scan) | {}{} |",
+        e.candidate_events,
+        match &e.candidates_from {
+            Some(t) => format!(" (held from {t})"),
+            None => String::new(),
+        }
     );
     let _ = writeln!(
         o,
