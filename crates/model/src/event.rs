@@ -172,6 +172,12 @@ impl UdmEvent {
         &self.values
     }
 
+    /// Keep only the fields for which `keep` holds (and release the spare capacity).
+    pub fn retain_fields(&mut self, keep: impl Fn(Field) -> bool) {
+        self.values.retain(|(f, _)| keep(*f));
+        self.values.shrink_to_fit();
+    }
+
     /// Release spare capacity, for events held for a long time.
     pub fn shrink_to_fit(&mut self) {
         self.values.shrink_to_fit();
@@ -219,6 +225,12 @@ impl Additional {
 
     pub fn remove(&mut self, key: &str) -> Option<String> {
         self.slot(key).ok().map(|i| self.0.remove(i).1)
+    }
+
+    /// Keep only the entries whose key satisfies `keep`.
+    pub fn retain(&mut self, keep: impl Fn(&str) -> bool) {
+        self.0.retain(|(k, _)| keep(k));
+        self.0.shrink_to_fit();
     }
 
     pub fn len(&self) -> usize {
@@ -290,6 +302,8 @@ mod tests {
         assert!(a.contains_key("a") && !a.contains_key("z"));
         assert_eq!(a.remove("a").as_deref(), Some("2"));
         assert_eq!((&a).into_iter().count(), 2);
+        a.retain(|k| k != "c");
+        assert!(!a.contains_key("c") && a.contains_key("b"));
     }
 
     #[test]
@@ -311,5 +325,8 @@ mod tests {
         assert_eq!(e.timestamp_micros(), Some(7));
         e.set_str_if_absent(f::TARGET_PORT, "139");
         assert_eq!(e.int(f::TARGET_PORT), Some(445));
+        e.retain_fields(|f| f != f::TARGET_PORT);
+        assert_eq!(e.int(f::TARGET_PORT), None);
+        assert_eq!(e.timestamp_micros(), Some(7));
     }
 }

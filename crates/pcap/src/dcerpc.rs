@@ -201,6 +201,22 @@ impl Association {
         em: &mut Emitter,
         issues: &mut Vec<CaptureIssue>,
     ) {
+        self.feed_messages(dir, data, frame, env, em, issues);
+        if let Some(buf) = self.bufs.get_mut(dir) {
+            crate::util::release_spare(buf);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn feed_messages(
+        &mut self,
+        dir: usize,
+        data: &[u8],
+        frame: FrameRef,
+        env: &RpcEnv<'_>,
+        em: &mut Emitter,
+        issues: &mut Vec<CaptureIssue>,
+    ) {
         if self.dead {
             return;
         }
@@ -572,6 +588,9 @@ impl Association {
                 self.dispatch_names.extend(names.iter().cloned());
             }
         }
+        // Decoded: the stub is not needed again, and a call whose answer never comes stays
+        // until the connection ends.
+        call.stub = Vec::new();
         let _ = (env, em);
     }
 

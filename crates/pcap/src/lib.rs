@@ -184,7 +184,11 @@ pub fn analyze_paths(paths: &[std::path::PathBuf]) -> CaptureAnalysis {
                     file: r.file.clone(),
                     stats: r.stats.clone(),
                 });
-                events.extend(r.events);
+                // Only the summary reads them from here on.
+                events.extend(r.events.into_iter().map(|mut e| {
+                    summary::slim(&mut e);
+                    e
+                }));
             }
             Err(e) => issues.push(e.to_string()),
         }
@@ -642,6 +646,7 @@ fn deliver(
                     let msg: Vec<u8> = buf.drain(..4 + len).skip(4).collect();
                     kerberos_message(&msg, dir, fr, conn, em);
                 }
+                crate::util::release_spare(buf);
             }
             Chunk::Gap(_, _) => {
                 if let Some(b) = bufs.get_mut(dir) {

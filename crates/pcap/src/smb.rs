@@ -202,6 +202,21 @@ impl SmbConn {
         em: &mut Emitter,
         issues: &mut Vec<CaptureIssue>,
     ) {
+        self.feed_messages(dir, data, frame, conn, em, issues);
+        if let Some(buf) = self.bufs.get_mut(dir) {
+            crate::util::release_spare(buf);
+        }
+    }
+
+    fn feed_messages(
+        &mut self,
+        dir: usize,
+        data: &[u8],
+        frame: FrameRef,
+        conn: &ConnInfo,
+        em: &mut Emitter,
+        issues: &mut Vec<CaptureIssue>,
+    ) {
         let Some(buf) = self.bufs.get_mut(dir) else {
             return;
         };

@@ -223,6 +223,61 @@ fn host(ip: &str, names: &BTreeMap<String, (String, &'static str, u8)>) -> Host 
     }
 }
 
+/// The fields [`summarize`] reads. Events kept only for a summary are cut down to these
+/// ([`slim`]): captures of many sessions then hold a fraction of each event.
+const FIELDS_READ: &[lateral_model::Field] = &[
+    f::EVENT_TIMESTAMP,
+    f::ACTION,
+    f::APP_PROTOCOL,
+    f::AUTH_DETAILS,
+    f::DESCRIPTION,
+    f::EVENT_TYPE,
+    f::PRINCIPAL_DOMAIN,
+    f::PRINCIPAL_IP,
+    f::PRINCIPAL_PORT,
+    f::PRINCIPAL_USERID,
+    f::PRODUCT_EVENT_TYPE,
+    f::RECORD_NUMBER,
+    f::SECURITY_SUMMARY,
+    f::SOURCE_FILE,
+    f::SRC_HOSTNAME,
+    f::TARGET_APPLICATION,
+    f::TARGET_CMD,
+    f::TARGET_DOMAIN,
+    f::TARGET_FILE_PATH,
+    f::TARGET_HOSTNAME,
+    f::TARGET_IP,
+    f::TARGET_PORT,
+    f::TARGET_RESOURCE,
+    f::TARGET_URL,
+    f::TARGET_USERID,
+];
+
+/// The `additional.fields` keys [`summarize`] reads.
+const ADDITIONAL_READ: &[&str] = &[
+    "bytes_read",
+    "bytes_written",
+    "gap_bytes",
+    "mid_stream",
+    "named_pipe",
+    "pe_header_seen",
+    "rpc_interfaces",
+    "rpc_operation",
+    "service_display_name",
+    "service_host",
+    "service_start_type",
+    "smb3_encrypted_messages",
+    "stub_encrypted",
+    "user_hidden",
+];
+
+/// Cut an event down to what [`summarize`] reads: the summary of slimmed events is the
+/// summary of the full ones (tested on every shared capture).
+pub fn slim(e: &mut UdmEvent) {
+    e.retain_fields(|fl| FIELDS_READ.contains(&fl));
+    e.additional.retain(|k| ADDITIONAL_READ.contains(&k));
+}
+
 /// Build the summary from the events of one or more captures.
 pub fn summarize(events: &[UdmEvent]) -> InvestigationSummary {
     let mut out = InvestigationSummary::default();

@@ -51,6 +51,16 @@ impl<'a> Rd<'a> {
     }
 }
 
+/// Give back the spare room of a reassembly buffer once what it held was consumed: a
+/// connection that once carried a large message (an SMB write of a megabyte) must not keep
+/// that much memory for the rest of the capture, as every open connection would.
+pub fn release_spare(buf: &mut Vec<u8>) {
+    const KEEP: usize = 64 << 10;
+    if buf.capacity() > KEEP && buf.len() <= buf.capacity() / 4 {
+        buf.shrink_to(buf.len().max(KEEP / 4));
+    }
+}
+
 pub fn le16(b: &[u8], off: usize) -> Option<u16> {
     Rd::at(b, off).u16()
 }
