@@ -1,14 +1,12 @@
 //! The hunt's in-memory view of the candidate events: one [`Ev`] per row, with typed access
 //! by UDM field and the provenance every finding cites.
 
-use std::collections::BTreeMap;
-
 use datafusion::arrow::array::{
     Array, BooleanArray, Int64Array, MapArray, StringArray, TimestampMicrosecondArray,
 };
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::record_batch::RecordBatch;
-use lateral_model::{f, Field};
+use lateral_model::{f, Additional, Field};
 use serde::Serialize;
 
 /// Name of the row-id column the hunt adds to the candidate table.
@@ -28,7 +26,7 @@ pub struct Ev {
     /// Event time, µs since the epoch (UTC).
     pub ts: i64,
     cells: Vec<(u16, Cell)>,
-    pub extra: BTreeMap<String, String>,
+    pub extra: Additional,
     /// The evidence reference, built on first use: an event is cited by several findings,
     /// and its one-line summary is the costly part.
     cited: std::sync::OnceLock<EvidenceRef>,
@@ -164,74 +162,77 @@ pub struct EvidenceRef {
 
 /// Convert result batches to events. Columns are found by name; unknown columns are ignored.
 pub fn events_from_batches(batches: &[RecordBatch]) -> Vec<Ev> {
-    let mut out = Vec::new();
+    /// A column of the candidate table, typed once per batch (the flag columns, which are no
+    /// UDM field, are left out).
+    enum Col<'a> {
+        Row(&'a Int64Array),
+        Str(u16, &'a StringArray),
+        Int(u16, &'a Int64Array),
+        Bool(u16, &'a BooleanArray),
+        Time(&'a TimestampMicrosecondArray),
+        Map(&'a MapArray),
+    }
+    let mut out = Vec::with_capacity(batches.iter().map(RecordBatch::num_rows).sum());
     for batch in batches {
         let schema = batch.schema();
-        let mut cols: Vec<(Option<Field>, bool, &dyn Array)> = Vec::new();
+        let mut cols: Vec<Col<'_>> = Vec::new();
         for (i, field) in schema.fields().iter().enumerate() {
-            let name = field.name();
-            let is_row = name == ROW_ID;
-            cols.push((Field::by_name(name), is_row, batch.column(i).as_ref()));
+            let array = batch.column(i).as_any();
+            if field.name() == ROW_ID {
+                cols.extend(array.downcast_ref::<Int64Array>().map(Col::Row));
+                continue;
+            }
+            let Some(udm) = Field::by_name(field.name()) else {
+                continue;
+            };
+            let k = udm.0 as u16;
+            let col = match field.data_type() {
+                DataType::Utf8 => array.downcast_ref::<StringArray>().map(|a| Col::Str(k, a)),
+                DataType::Int64 => array.downcast_ref::<Int64Array>().map(|a| Col::Int(k, a)),
+                DataType::Boolean => array
+                    .downcast_ref::<BooleanArray>()
+                    .map(|a| Col::Bool(k, a)),
+                DataType::Timestamp(_, _) if udm == f::EVENT_TIMESTAMP => array
+                    .downcast_ref::<TimestampMicrosecondArray>()
+                    .map(Col::Time),
+                DataType::Map(_, _) => array.downcast_ref::<MapArray>().map(Col::Map),
+                _ => None,
+            };
+            cols.extend(col);
         }
         for r in 0..batch.num_rows() {
             let mut ev = Ev {
                 row: 0,
                 ts: 0,
                 cells: Vec::with_capacity(24),
-                extra: BTreeMap::new(),
+                extra: Additional::default(),
                 cited: std::sync::OnceLock::new(),
             };
-            for (field, is_row, array) in &cols {
-                if array.is_null(r) {
-                    continue;
-                }
-                if *is_row {
-                    if let Some(a) = array.as_any().downcast_ref::<Int64Array>() {
+            for col in &cols {
+                match col {
+                    Col::Row(a) if a.is_valid(r) => {
                         ev.row = u32::try_from(a.value(r)).unwrap_or(u32::MAX);
                     }
-                    continue;
-                }
-                let Some(field) = field else { continue };
-                match array.data_type() {
-                    DataType::Utf8 => {
-                        if let Some(a) = array.as_any().downcast_ref::<StringArray>() {
-                            let v = a.value(r);
-                            if !v.is_empty() {
-                                ev.cells.push((field.0 as u16, Cell::Str(v.to_string())));
-                            }
+                    Col::Str(k, a) if a.is_valid(r) => {
+                        let v = a.value(r);
+                        if !v.is_empty() {
+                            ev.cells.push((*k, Cell::Str(v.to_string())));
                         }
                     }
-                    DataType::Int64 => {
-                        if let Some(a) = array.as_any().downcast_ref::<Int64Array>() {
-                            ev.cells.push((field.0 as u16, Cell::Int(a.value(r))));
-                        }
-                    }
-                    DataType::Boolean => {
-                        if let Some(a) = array.as_any().downcast_ref::<BooleanArray>() {
-                            ev.cells.push((field.0 as u16, Cell::Bool(a.value(r))));
-                        }
-                    }
-                    DataType::Timestamp(_, _) => {
-                        if let Some(a) = array.as_any().downcast_ref::<TimestampMicrosecondArray>()
-                        {
-                            if *field == f::EVENT_TIMESTAMP {
-                                // Clamped to ±36 000 years so that time differences never
-                                // overflow, whatever a corrupt record claims.
-                                ev.ts = a.value(r).clamp(-(1 << 60), 1 << 60);
-                            }
-                        }
-                    }
-                    DataType::Map(_, _) => {
-                        if let Some(a) = array.as_any().downcast_ref::<MapArray>() {
-                            let entries = a.value(r);
-                            let keys = entries.column(0).as_any().downcast_ref::<StringArray>();
-                            let values = entries.column(1).as_any().downcast_ref::<StringArray>();
-                            if let (Some(k), Some(v)) = (keys, values) {
-                                for i in 0..k.len() {
-                                    if !v.is_null(i) {
-                                        ev.extra
-                                            .insert(k.value(i).to_string(), v.value(i).to_string());
-                                    }
+                    Col::Int(k, a) if a.is_valid(r) => ev.cells.push((*k, Cell::Int(a.value(r)))),
+                    Col::Bool(k, a) if a.is_valid(r) => ev.cells.push((*k, Cell::Bool(a.value(r)))),
+                    // Clamped to ±36 000 years so that time differences never overflow,
+                    // whatever a corrupt record claims.
+                    Col::Time(a) if a.is_valid(r) => ev.ts = a.value(r).clamp(-(1 << 60), 1 << 60),
+                    Col::Map(a) if a.is_valid(r) => {
+                        let entries = a.value(r);
+                        let keys = entries.column(0).as_any().downcast_ref::<StringArray>();
+                        let values = entries.column(1).as_any().downcast_ref::<StringArray>();
+                        if let (Some(k), Some(v)) = (keys, values) {
+                            for i in 0..k.len() {
+                                if !v.is_null(i) {
+                                    ev.extra
+                                        .insert(k.value(i).to_string(), v.value(i).to_string());
                                 }
                             }
                         }
