@@ -344,12 +344,11 @@ fn drop_before(
             out.push(b);
             continue;
         }
-        let strs = |field| column(field);
         let (src, ip, observer, principal) = (
-            strs(f::SRC_HOSTNAME),
-            strs(f::PRINCIPAL_IP),
-            strs(f::OBSERVER_HOSTNAME),
-            strs(f::PRINCIPAL_HOSTNAME),
+            column(f::SRC_HOSTNAME),
+            column(f::PRINCIPAL_IP),
+            column(f::OBSERVER_HOSTNAME),
+            column(f::PRINCIPAL_HOSTNAME),
         );
         let text = |a: &Option<Arc<dyn Array>>, r: usize| -> Option<String> {
             let a = a.as_ref()?.as_any().downcast_ref::<StringArray>()?;
@@ -625,7 +624,8 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
         batches.push(kept);
         // Drop what the bound allows now and then (the bound of a trailing window rises as
         // later events are read), so what is held follows the window.
-        if since_drop >= DROP_EVERY_ROWS {
+        // (A pushed bound has nothing to drop: the scan applied it.)
+        if since_drop >= DROP_EVERY_ROWS && !matches!(bound, Bound::Pushed(_)) {
             since_drop = 0;
             if let Some(t) = bound.threshold(stats.time_range().map(|(_, hi)| hi)) {
                 batches = drop_before(batches, t, prior_flag, &mut fold)?;
@@ -965,8 +965,9 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
             candidates,
             match held_from {
                 Some(t) => format!(
-                    " (held from {}, a day before the window; older network logons kept as first-seen pairs)",
-                    iso(t)
+                    " (held from {}, {} h before the window; older network logons kept as first-seen pairs)",
+                    iso(t),
+                    crate::bound::CONTEXT_BEFORE_WINDOW / crate::time::HOUR
                 ),
                 None => String::new(),
             }
