@@ -177,12 +177,6 @@ impl UdmEvent {
         self.values.retain(|(f, _)| keep(*f));
         self.values.shrink_to_fit();
     }
-
-    /// Release spare capacity, for events held for a long time.
-    pub fn shrink_to_fit(&mut self) {
-        self.values.shrink_to_fit();
-        self.additional.0.shrink_to_fit();
-    }
 }
 
 /// `additional.fields` of one event: text keys and values ordered by key, at most one value per

@@ -93,13 +93,7 @@ impl Emitter {
     /// Events in a deterministic order: time, frame, then the order they were completed.
     pub fn finish(mut self) -> Vec<UdmEvent> {
         self.events.sort_by_key(|a| (a.0.ts_us, a.0.number, a.1));
-        self.events
-            .into_iter()
-            .map(|(_, _, mut e)| {
-                e.shrink_to_fit();
-                e
-            })
-            .collect()
+        self.events.into_iter().map(|(_, _, e)| e).collect()
     }
 }
 
