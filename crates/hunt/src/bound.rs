@@ -55,10 +55,11 @@ impl Bound {
     }
 
     /// Events before this time can be dropped now, given the latest event time read so far.
+    /// `None` when nothing can be: all time is held, or the scan applied a pushed bound itself.
     pub fn threshold(&self, latest_so_far: Option<i64>) -> Option<i64> {
         match *self {
-            Bound::All => None,
-            Bound::Pushed(t) | Bound::Fixed(t) => Some(t),
+            Bound::All | Bound::Pushed(_) => None,
+            Bound::Fixed(t) => Some(t),
             Bound::Trailing { span } => {
                 latest_so_far.map(|m| m.saturating_sub(span).saturating_sub(CONTEXT_BEFORE_WINDOW))
             }
@@ -106,6 +107,11 @@ mod tests {
             Bound::Pushed(latest - DAY - CONTEXT_BEFORE_WINDOW)
         );
         assert_eq!(Bound::new(&spec(24.0), true, None), Bound::All);
+        assert_eq!(
+            Bound::Pushed(latest).threshold(Some(latest)),
+            None,
+            "the scan applied a pushed bound: nothing left to drop"
+        );
         let all = WindowSpec {
             all: true,
             ..WindowSpec::default()

@@ -612,28 +612,24 @@ type PriorGroup = (Option<String>, Option<String>, String, i64);
 impl PriorFold {
     pub fn add(&mut self, src: Option<&str>, ip: Option<&str>, host: &str, t: i64) {
         let own = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_string);
-        let key = (own(src), own(ip), host.to_string(), t / crate::time::DAY);
-        let e = self.0.entry(key).or_insert((t, t));
-        e.0 = e.0.min(t);
-        e.1 = e.1.max(t);
+        self.put(
+            (own(src), own(ip), host.to_string(), t / crate::time::DAY),
+            t,
+            t,
+        );
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+    fn put(&mut self, group: PriorGroup, first: i64, last: i64) {
+        let e = self.0.entry(group).or_insert((first, last));
+        e.0 = e.0.min(first);
+        e.1 = e.1.max(last);
     }
 
     /// Merge with an aggregate's rows (of other events): one entry per group, sorted.
     pub fn merge(mut self, rows: Vec<PriorLogon>) -> Vec<PriorLogon> {
         for r in rows {
-            let key = (
-                r.source_name,
-                r.source_ip,
-                r.target,
-                r.first / crate::time::DAY,
-            );
-            let e = self.0.entry(key).or_insert((r.first, r.last));
-            e.0 = e.0.min(r.first);
-            e.1 = e.1.max(r.last);
+            let day = r.first / crate::time::DAY;
+            self.put((r.source_name, r.source_ip, r.target, day), r.first, r.last);
         }
         let mut out: Vec<PriorLogon> = self
             .0

@@ -591,11 +591,8 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
     let prior_flag = select.len();
     select.push(crate::correlate::network_logon().alias("lateral_prior_logon"));
     let stats = engine.stats();
-    let bound = Bound::new(
-        &req.window,
-        engine.time_range_known(),
-        stats.time_range().map(|(_, hi)| hi),
-    );
+    let latest = || stats.time_range().map(|(_, hi)| hi);
+    let bound = Bound::new(&req.window, engine.time_range_known(), latest());
     let mut filter = identity;
     if let Bound::Pushed(from) = bound {
         let t = column(f::EVENT_TIMESTAMP);
@@ -624,17 +621,16 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
         batches.push(kept);
         // Drop what the bound allows now and then (the bound of a trailing window rises as
         // later events are read), so what is held follows the window.
-        // (A pushed bound has nothing to drop: the scan applied it.)
-        if since_drop >= DROP_EVERY_ROWS && !matches!(bound, Bound::Pushed(_)) {
+        if since_drop >= DROP_EVERY_ROWS {
             since_drop = 0;
-            if let Some(t) = bound.threshold(stats.time_range().map(|(_, hi)| hi)) {
+            if let Some(t) = bound.threshold(latest()) {
                 batches = drop_before(batches, t, prior_flag, &mut fold)?;
             }
         }
     }
     drop(stream);
     phase("scan-stream");
-    let window = req.window.resolve(stats.time_range().map(|(_, hi)| hi));
+    let window = req.window.resolve(latest());
     let held_from = Bound::final_threshold(window.start);
     if let Some(t) = held_from {
         batches = drop_before(batches, t, prior_flag, &mut fold)?;
