@@ -308,6 +308,16 @@ fn or_all(mut exprs: Vec<Expr>) -> Expr {
     exprs.pop().unwrap_or_else(|| lit(false))
 }
 
+/// The column of `field` in `batch`, typed (a clone of the array handle: cheap, and free of
+/// the batch's borrow), `None` when absent or of another type.
+fn typed<T: Array + Clone + 'static>(
+    batch: &RecordBatch,
+    field: lateral_model::Field,
+) -> Option<T> {
+    let i = batch.schema().index_of(field.name()).ok()?;
+    batch.column(i).as_any().downcast_ref::<T>().cloned()
+}
+
 /// How many candidate rows the scan adds between two drops of what the bound allows.
 const DROP_EVERY_ROWS: usize = 1 << 18;
 
@@ -322,18 +332,7 @@ fn drop_before(
     use datafusion::arrow::array::{StringArray, TimestampMicrosecondArray};
     let mut out = Vec::with_capacity(batches.len());
     for b in batches {
-        let schema = b.schema();
-        let column = |field: lateral_model::Field| {
-            schema
-                .index_of(field.name())
-                .ok()
-                .map(|i| b.column(i).clone())
-        };
-        let Some(times) = column(f::EVENT_TIMESTAMP) else {
-            out.push(b);
-            continue;
-        };
-        let Some(times) = times.as_any().downcast_ref::<TimestampMicrosecondArray>() else {
+        let Some(times) = typed::<TimestampMicrosecondArray>(&b, f::EVENT_TIMESTAMP) else {
             out.push(b);
             continue;
         };
@@ -345,13 +344,13 @@ fn drop_before(
             continue;
         }
         let (src, ip, observer, principal) = (
-            column(f::SRC_HOSTNAME),
-            column(f::PRINCIPAL_IP),
-            column(f::OBSERVER_HOSTNAME),
-            column(f::PRINCIPAL_HOSTNAME),
+            typed::<StringArray>(&b, f::SRC_HOSTNAME),
+            typed::<StringArray>(&b, f::PRINCIPAL_IP),
+            typed::<StringArray>(&b, f::OBSERVER_HOSTNAME),
+            typed::<StringArray>(&b, f::PRINCIPAL_HOSTNAME),
         );
-        let text = |a: &Option<Arc<dyn Array>>, r: usize| -> Option<String> {
-            let a = a.as_ref()?.as_any().downcast_ref::<StringArray>()?;
+        let text = |a: &Option<StringArray>, r: usize| -> Option<String> {
+            let a = a.as_ref()?;
             a.is_valid(r).then(|| a.value(r).to_string())
         };
         if let Some(flags) = b.column(prior).as_any().downcast_ref::<BooleanArray>() {
@@ -452,30 +451,15 @@ fn with_row_ids(
 fn fill_parent_images(batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, HuntError> {
     use datafusion::arrow::array::{StringArray, TimestampMicrosecondArray};
     use std::collections::HashMap;
-    let idx = |b: &RecordBatch, field: lateral_model::Field| b.schema().index_of(field.name()).ok();
-    let strs = |b: &RecordBatch, i: Option<usize>| -> Option<StringArray> {
-        i.and_then(|i| b.column(i).as_any().downcast_ref::<StringArray>().cloned())
-    };
-    let ints = |b: &RecordBatch, i: Option<usize>| -> Option<Int64Array> {
-        i.and_then(|i| b.column(i).as_any().downcast_ref::<Int64Array>().cloned())
-    };
-    let times = |b: &RecordBatch, i: Option<usize>| -> Option<TimestampMicrosecondArray> {
-        i.and_then(|i| {
-            b.column(i)
-                .as_any()
-                .downcast_ref::<TimestampMicrosecondArray>()
-                .cloned()
-        })
-    };
     // (host, pid) → [(time, image)]
     let mut launches: HashMap<(String, i64), Vec<(i64, String)>> = HashMap::new();
     for b in &batches {
         let (Some(et), Some(host), Some(pid), Some(path), Some(ts)) = (
-            strs(b, idx(b, f::EVENT_TYPE)),
-            strs(b, idx(b, f::OBSERVER_HOSTNAME)),
-            ints(b, idx(b, f::TARGET_PID)),
-            strs(b, idx(b, f::TARGET_PATH)),
-            times(b, idx(b, f::EVENT_TIMESTAMP)),
+            typed::<StringArray>(b, f::EVENT_TYPE),
+            typed::<StringArray>(b, f::OBSERVER_HOSTNAME),
+            typed::<Int64Array>(b, f::TARGET_PID),
+            typed::<StringArray>(b, f::TARGET_PATH),
+            typed::<TimestampMicrosecondArray>(b, f::EVENT_TIMESTAMP),
         ) else {
             continue;
         };
@@ -499,13 +483,13 @@ fn fill_parent_images(batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, Hun
     }
     let mut out = Vec::with_capacity(batches.len());
     for b in batches {
-        let pi = idx(&b, f::PRINCIPAL_PATH);
+        let pi = b.schema().index_of(f::PRINCIPAL_PATH.name()).ok();
         let (Some(et), Some(host), Some(ppid), Some(ppath), Some(ts), Some(pi)) = (
-            strs(&b, idx(&b, f::EVENT_TYPE)),
-            strs(&b, idx(&b, f::OBSERVER_HOSTNAME)),
-            ints(&b, idx(&b, f::PRINCIPAL_PID)),
-            strs(&b, pi),
-            times(&b, idx(&b, f::EVENT_TIMESTAMP)),
+            typed::<StringArray>(&b, f::EVENT_TYPE),
+            typed::<StringArray>(&b, f::OBSERVER_HOSTNAME),
+            typed::<Int64Array>(&b, f::PRINCIPAL_PID),
+            typed::<StringArray>(&b, f::PRINCIPAL_PATH),
+            typed::<TimestampMicrosecondArray>(&b, f::EVENT_TIMESTAMP),
             pi,
         ) else {
             out.push(b);
