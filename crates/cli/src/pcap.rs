@@ -2,6 +2,7 @@
 //! (attacker, first pivot, account, service executable, shares, next targets, sessions).
 //! Reading and the analysis are `lateral-pcap`'s ([`lateral_pcap::analyze_paths`]); this file only renders.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -40,7 +41,12 @@ pub fn pcap(args: PcapArgs) -> Result<ExitCode> {
     match args.format {
         PcapFormat::Table => print!("{}", render_text(summary)),
         PcapFormat::Md => print!("{}", markdown(summary)),
-        PcapFormat::Json => println!("{}", serde_json::to_string_pretty(&analysis)?),
+        PcapFormat::Json => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            serde_json::to_writer_pretty(&mut out, &analysis)?;
+            writeln!(out)?;
+            out.flush()?;
+        }
     }
     if args.format != PcapFormat::Json {
         for i in &analysis.issues {
@@ -181,6 +187,13 @@ fn markdown(s: &InvestigationSummary) -> String {
     );
     if !s.visibility_gaps.is_empty() {
         row(&mut o, "Visibility gaps", s.visibility_gaps.join("<br>"));
+    }
+    if !s.not_listed.is_empty() {
+        row(
+            &mut o,
+            "Not listed (size limits)",
+            s.not_listed.lines().join("<br>"),
+        );
     }
     for se in &s.sessions {
         o.push_str(&format!(

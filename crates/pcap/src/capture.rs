@@ -86,12 +86,12 @@ impl<R: Read> Input<R> {
     }
 }
 
-/// Walk every frame of a capture read from `input`; problems go to `issues`. Returns the
-/// number of frames.
+/// Walk every frame of a capture read from `input`; problems go to `issues`. `each` returns
+/// whether to go on (false stops reading after that frame). Returns the number of frames.
 pub fn frames<R: Read>(
     input: R,
     issues: &mut Vec<CaptureIssue>,
-    mut each: impl FnMut(Frame<'_>),
+    mut each: impl FnMut(Frame<'_>) -> bool,
 ) -> u64 {
     let mut input = Input {
         inner: input,
@@ -126,7 +126,7 @@ fn legacy<R: Read>(
     input: &mut Input<R>,
     mut buf: Vec<u8>,
     issues: &mut Vec<CaptureIssue>,
-    each: &mut impl FnMut(Frame<'_>),
+    each: &mut impl FnMut(Frame<'_>) -> bool,
 ) -> u64 {
     input.take(&mut buf, 20);
     let header = match parse_pcap_header(&buf) {
@@ -194,7 +194,7 @@ fn legacy<R: Read>(
                 let ts_us = (block.ts_sec as i64)
                     .saturating_mul(1_000_000)
                     .saturating_add(frac);
-                each(Frame {
+                let go_on = each(Frame {
                     number: n,
                     ts_us,
                     offset,
@@ -202,6 +202,9 @@ fn legacy<R: Read>(
                     data: block.data,
                     orig_len: block.origlen,
                 });
+                if !go_on {
+                    break;
+                }
             }
             Err(e) => {
                 let what = match e {
@@ -234,13 +237,14 @@ fn pcapng<R: Read>(
     input: &mut Input<R>,
     mut buf: Vec<u8>,
     issues: &mut Vec<CaptureIssue>,
-    each: &mut impl FnMut(Frame<'_>),
+    each: &mut impl FnMut(Frame<'_>) -> bool,
 ) -> u64 {
     let mut big = false;
     let mut ifaces: Vec<Iface> = Vec::new();
     let mut n = 0u64;
     // `buf` holds the first 4 bytes of the first block already.
     let mut pos = 0u64;
+    let mut go_on = true;
     loop {
         let have = buf.len();
         input.take(&mut buf, 12 - have);
@@ -313,7 +317,7 @@ fn pcapng<R: Read>(
                             let ticks = ((epb.ts_high as u64) << 32) | epb.ts_low as u64;
                             let us = (ticks as u128 * 1_000_000 / iface.resolution.max(1) as u128)
                                 .min(i64::MAX as u128) as i64;
-                            each(Frame {
+                            go_on = each(Frame {
                                 number: n,
                                 ts_us: us.saturating_add(iface.offset_s.saturating_mul(1_000_000)),
                                 offset: pos,
@@ -335,14 +339,16 @@ fn pcapng<R: Read>(
                 Block::SimplePacket(spb) => {
                     n += 1;
                     match ifaces.first() {
-                        Some(iface) => each(Frame {
-                            number: n,
-                            ts_us: 0,
-                            offset: pos,
-                            linktype: iface.linktype,
-                            data: spb.data.get(..spb.origlen as usize).unwrap_or(spb.data),
-                            orig_len: spb.origlen,
-                        }),
+                        Some(iface) => {
+                            go_on = each(Frame {
+                                number: n,
+                                ts_us: 0,
+                                offset: pos,
+                                linktype: iface.linktype,
+                                data: spb.data.get(..spb.origlen as usize).unwrap_or(spb.data),
+                                orig_len: spb.origlen,
+                            })
+                        }
                         None => issues.push(CaptureIssue::at(
                             n,
                             pos,
@@ -362,6 +368,9 @@ fn pcapng<R: Read>(
         }
         pos += len as u64;
         buf.clear();
+        if !go_on {
+            break;
+        }
     }
     n
 }

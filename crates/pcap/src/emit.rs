@@ -1,6 +1,8 @@
 //! Building UDM events: every protocol module reports what it saw through an [`Emitter`],
 //! which fills the common fields (time, addresses, provenance) the same way each time.
 
+use std::collections::BTreeMap;
+
 use lateral_model::{f, Provenance, UdmEvent};
 
 /// Product name on every event from captures.
@@ -37,11 +39,17 @@ impl ConnInfo {
     }
 }
 
-/// Collects events in the order they are completed; the reader sorts them at the end.
+/// The order events leave a capture in: time, frame, then the order they were completed.
+type Key = (i64, u64, u64);
+
+/// Collects events as the protocol modules complete them and hands them on in a deterministic
+/// order (time, frame, completion). Events wait in a reorder buffer until no live connection
+/// can still complete an earlier one (see [`Emitter::release`]), so what is held follows the
+/// connections open at once, not the length of the capture.
 #[derive(Debug, Default)]
 pub struct Emitter {
     pub file: String,
-    pub events: Vec<(FrameRef, u64, UdmEvent)>,
+    held: BTreeMap<Key, UdmEvent>,
     seq: u64,
 }
 
@@ -49,7 +57,7 @@ impl Emitter {
     pub fn new(file: &str) -> Self {
         Emitter {
             file: file.to_string(),
-            events: Vec::new(),
+            held: BTreeMap::new(),
             seq: 0,
         }
     }
@@ -87,13 +95,36 @@ impl Emitter {
 
     pub fn push(&mut self, frame: FrameRef, e: UdmEvent) {
         self.seq += 1;
-        self.events.push((frame, self.seq, e));
+        self.held.insert((frame.ts_us, frame.number, self.seq), e);
     }
 
-    /// Events in a deterministic order: time, frame, then the order they were completed.
-    pub fn finish(mut self) -> Vec<UdmEvent> {
-        self.events.sort_by_key(|a| (a.0.ts_us, a.0.number, a.1));
-        self.events.into_iter().map(|(_, _, e)| e).collect()
+    /// Events waiting for earlier ones that may still come.
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+
+    /// Hand on, in order, the held events at a time and frame before `before` (every held event
+    /// when `None`). The caller passes the earliest frame any live connection may still
+    /// complete an event at; `out` returns false to stop handing on (the rest stays held).
+    pub fn release(&mut self, before: Option<(i64, u64)>, out: &mut dyn FnMut(UdmEvent) -> bool) {
+        while let Some(entry) = self.held.first_entry() {
+            let (ts, number, _) = *entry.key();
+            if before.is_some_and(|b| (ts, number) >= b) {
+                break;
+            }
+            if !out(entry.remove()) {
+                break;
+            }
+        }
+    }
+
+    /// Hand on the earliest held event whatever may still come: keeps the buffer bounded when
+    /// a long connection holds the release point back (the order then follows completion).
+    pub fn release_first(&mut self, out: &mut dyn FnMut(UdmEvent) -> bool) -> bool {
+        match self.held.pop_first() {
+            Some((_, e)) => out(e),
+            None => true,
+        }
     }
 }
 

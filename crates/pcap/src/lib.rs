@@ -32,7 +32,7 @@ pub mod summary;
 pub mod tcp;
 pub mod util;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -62,6 +62,11 @@ pub struct CaptureStats {
     pub frames_truncated: u64,
     pub tcp_flows: u64,
     pub udp_flows: u64,
+    /// Most connections open at once (their state is what reading holds).
+    pub peak_flows: u64,
+    /// TCP frames of a connection that had already ended (its last ACK or a retransmission
+    /// more than 10 s of capture time after both FINs or a RST): counted, not decoded.
+    pub frames_after_close: u64,
     /// TCP bytes never captured (holes in streams).
     pub gap_bytes: u64,
     pub gaps: u64,
@@ -82,8 +87,15 @@ pub struct CaptureReport {
     pub stats: CaptureStats,
 }
 
-/// Read a capture file from disk, streaming it (memory does not grow with the file's size).
-pub fn read_capture_file(path: &Path) -> Result<CaptureReport, CaptureError> {
+/// What reading a capture gives besides its events (see [`stream_capture`]).
+#[derive(Debug, Default)]
+pub struct CaptureOutcome {
+    pub file: String,
+    pub issues: Vec<CaptureIssue>,
+    pub stats: CaptureStats,
+}
+
+fn open_capture(path: &Path) -> Result<std::io::BufReader<std::fs::File>, CaptureError> {
     use std::io::BufRead;
     let file = path.display().to_string();
     let io = |source| CaptureError::Io {
@@ -95,7 +107,13 @@ pub fn read_capture_file(path: &Path) -> Result<CaptureReport, CaptureError> {
     if detect(input.fill_buf().map_err(io)?).is_none() {
         return Err(CaptureError::NotACapture { file });
     }
-    Ok(read_capture_from(input, &file))
+    Ok(input)
+}
+
+/// Read a capture file from disk, streaming it (the file is not held in memory; its events are).
+pub fn read_capture_file(path: &Path) -> Result<CaptureReport, CaptureError> {
+    let input = open_capture(path)?;
+    Ok(read_capture_from(input, &path.display().to_string()))
 }
 
 /// Read a capture held in memory; `file` names it in provenance and issues.
@@ -103,15 +121,68 @@ pub fn read_capture(data: &[u8], file: &str) -> CaptureReport {
     read_capture_from(data, file)
 }
 
-/// Read a capture from any byte stream (a file, an archive member); `file` names it in
-/// provenance and issues. One record is held at a time.
+/// Read a capture from any byte stream (a file, an archive member) and collect its events;
+/// `file` names it in provenance and issues.
 pub fn read_capture_from(input: impl std::io::Read, file: &str) -> CaptureReport {
-    let mut a = Analyzer::new(file);
+    let mut events = Vec::new();
+    let outcome = stream_capture(input, file, &mut |e| {
+        events.push(e);
+        true
+    });
+    CaptureReport {
+        file: outcome.file,
+        events,
+        issues: outcome.issues,
+        stats: outcome.stats,
+    }
+}
+
+/// Read a capture from any byte stream, handing each event to `on_event` as soon as no earlier
+/// one can still come (time, frame, completion order; see [`emit::Emitter`]); `on_event`
+/// returns false to stop reading. One record is held at a time, a connection's state until it
+/// closes (or idles out), so memory follows the connections open at once, not the capture's
+/// size.
+pub fn stream_capture(
+    input: impl std::io::Read,
+    file: &str,
+    on_event: &mut dyn FnMut(UdmEvent) -> bool,
+) -> CaptureOutcome {
+    stream_capture_tuned(input, file, Tuning::default(), on_event)
+}
+
+/// How often [`stream_capture`] looks for idle connections and finished events, and how many
+/// events it holds back for order at most. The defaults suit every capture; tests change them
+/// to check that the order and content of events do not depend on them.
+#[derive(Debug, Clone, Copy)]
+pub struct Tuning {
+    /// Frames between sweeps.
+    pub sweep_frames: u32,
+    /// Most events held back; past it the earliest go on whatever may still come.
+    pub max_held: usize,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            sweep_frames: 1024,
+            max_held: 20_000,
+        }
+    }
+}
+
+/// [`stream_capture`] with explicit [`Tuning`].
+pub fn stream_capture_tuned(
+    input: impl std::io::Read,
+    file: &str,
+    tuning: Tuning,
+    on_event: &mut dyn FnMut(UdmEvent) -> bool,
+) -> CaptureOutcome {
+    let mut a = Analyzer::new(file, tuning);
     let mut issues = Vec::new();
-    let frames = capture::frames(input, &mut issues, |fr| a.frame(fr));
+    let frames = capture::frames(input, &mut issues, |fr| a.frame(fr, on_event));
     a.stats.frames = frames;
     a.issues.splice(0..0, issues);
-    a.finish()
+    a.finish(on_event)
 }
 
 /// One capture read by [`analyze_paths`].
@@ -169,35 +240,38 @@ pub fn analyze_paths(paths: &[std::path::PathBuf]) -> CaptureAnalysis {
             walk_captures(p, &mut files);
         }
     }
-    let mut events = Vec::new();
+    let mut summary = summary::Summarizer::default();
+    let mut events = 0usize;
     let mut issues = Vec::new();
     let mut captures = Vec::new();
     let mut read_any = false;
     for f in &files {
-        match read_capture_file(f) {
-            Ok(r) => {
+        let file = f.display().to_string();
+        match open_capture(f) {
+            Ok(input) => {
+                // Each event goes into the summary as it leaves the capture; none is kept.
+                let r = stream_capture(input, &file, &mut |e| {
+                    events += 1;
+                    summary.push(&e);
+                    true
+                });
                 read_any |= r.stats.frames > 0;
                 for i in &r.issues {
                     issues.push(format!("{}: {i}", r.file));
                 }
                 captures.push(CaptureFile {
-                    file: r.file.clone(),
-                    stats: r.stats.clone(),
+                    file: r.file,
+                    stats: r.stats,
                 });
-                // Only the summary reads them from here on.
-                events.extend(r.events.into_iter().map(|mut e| {
-                    summary::slim(&mut e);
-                    e
-                }));
             }
             Err(e) => issues.push(e.to_string()),
         }
     }
     CaptureAnalysis {
-        summary: summarize(&events),
+        summary: summary.finish(),
         captures,
         issues,
-        events: events.len(),
+        events,
         read_any,
     }
 }
@@ -241,14 +315,46 @@ struct Flow {
     packets: u64,
     bytes: [u64; 2],
     syn_seen: bool,
+    /// A FIN or RST was seen (either way).
     fin_seen: bool,
+    /// FIN seen from the client, from the server.
+    fin: [bool; 2],
+    rst: bool,
+    /// Capture time the connection closed at (both FINs or a RST): it ends [`LINGER_US`] later.
+    closing: Option<i64>,
 }
 
 const SERVER_PORTS: &[u16] = &[445, 139, 135, 88];
 
+/// How long (capture time) a closed TCP connection is kept for its last ACKs and
+/// retransmissions before it ends and its event is written.
+const LINGER_US: i64 = 10_000_000;
+/// How long (capture time) packets of an ended TCP connection are recognised as its stragglers
+/// (TIME_WAIT is 2 x 2 minutes at most) rather than taken for a connection seen mid-stream.
+const TIME_WAIT_US: i64 = 240_000_000;
+/// Most ended connections remembered for [`TIME_WAIT_US`].
+const MAX_CLOSED: usize = 1 << 16;
+/// Connections idle this long (capture time) end: UDP, TCP that never carried data, TCP.
+const IDLE_UDP_US: i64 = 120_000_000;
+const IDLE_TCP_EMPTY_US: i64 = 300_000_000;
+const IDLE_TCP_US: i64 = 7_200_000_000;
+
 struct Analyzer {
     em: Emitter,
     flows: BTreeMap<FlowKey, Flow>,
+    /// Closed connections waiting out [`LINGER_US`], in closing order.
+    closing: VecDeque<(i64, FlowKey)>,
+    /// Ended TCP connections (key -> capture time ended), for [`TIME_WAIT_US`].
+    closed: BTreeMap<FlowKey, i64>,
+    closed_order: VecDeque<(i64, FlowKey)>,
+    /// Latest capture time seen.
+    now_us: i64,
+    since_sweep: u32,
+    /// The consumer asked to stop.
+    stopped: bool,
+    /// Events handed on that carry an encrypted RPC stub.
+    enc_events: u64,
+    tuning: Tuning,
     dynamic: BTreeSet<(IpAddr, u16)>,
     /// (client, server) pairs whose DCOM traffic named a shell-execution member.
     shell: BTreeSet<(String, String)>,
@@ -257,10 +363,18 @@ struct Analyzer {
 }
 
 impl Analyzer {
-    fn new(file: &str) -> Self {
+    fn new(file: &str, tuning: Tuning) -> Self {
         Analyzer {
             em: Emitter::new(file),
             flows: BTreeMap::new(),
+            closing: VecDeque::new(),
+            closed: BTreeMap::new(),
+            closed_order: VecDeque::new(),
+            now_us: i64::MIN,
+            since_sweep: 0,
+            stopped: false,
+            enc_events: 0,
+            tuning,
             dynamic: BTreeSet::new(),
             shell: BTreeSet::new(),
             issues: Vec::new(),
@@ -268,12 +382,121 @@ impl Analyzer {
         }
     }
 
-    fn frame(&mut self, fr: capture::Frame<'_>) {
+    /// One frame; false once the consumer of events asked to stop.
+    fn frame(&mut self, fr: capture::Frame<'_>, out: &mut dyn FnMut(UdmEvent) -> bool) -> bool {
+        if self.stopped {
+            return false;
+        }
         let frame = FrameRef {
             number: fr.number,
             ts_us: fr.ts_us,
             offset: fr.offset,
         };
+        self.now_us = self.now_us.max(fr.ts_us);
+        // Connections whose linger time is over end before this frame is looked at, so a
+        // straggler of one is recognised as such.
+        self.end_lingering();
+        self.decode(fr, frame);
+        self.since_sweep += 1;
+        if self.since_sweep >= self.tuning.sweep_frames {
+            self.since_sweep = 0;
+            self.end_idle();
+            let before = self
+                .flows
+                .values()
+                .map(|f| (f.first.ts_us, f.first.number))
+                .min();
+            self.hand_on(before, out);
+        }
+        while self.em.held() > self.tuning.max_held && !self.stopped {
+            let counts = (&mut self.stats.events, &mut self.enc_events);
+            self.stopped = !self
+                .em
+                .release_first(&mut |e| Self::count_out(counts.0, counts.1, e, out));
+        }
+        !self.stopped
+    }
+
+    /// Count an event going out (and whether its RPC stub was encrypted) and hand it on.
+    fn count_out(
+        events: &mut u64,
+        encrypted: &mut u64,
+        e: UdmEvent,
+        out: &mut dyn FnMut(UdmEvent) -> bool,
+    ) -> bool {
+        *events += 1;
+        if e.additional.contains_key("stub_encrypted") {
+            *encrypted += 1;
+        }
+        out(e)
+    }
+
+    /// Hand on the events no live connection can precede any more.
+    fn hand_on(&mut self, before: Option<(i64, u64)>, out: &mut dyn FnMut(UdmEvent) -> bool) {
+        if self.stopped {
+            return;
+        }
+        let (events, encrypted) = (&mut self.stats.events, &mut self.enc_events);
+        let mut go_on = true;
+        self.em.release(before, &mut |e| {
+            go_on = Self::count_out(events, encrypted, e, out);
+            go_on
+        });
+        self.stopped = !go_on;
+    }
+
+    /// End the closed connections whose linger time is over.
+    fn end_lingering(&mut self) {
+        while let Some(&(at, key)) = self.closing.front() {
+            if at.saturating_add(LINGER_US) > self.now_us {
+                break;
+            }
+            self.closing.pop_front();
+            if self.flows.get(&key).is_some_and(|f| f.closing == Some(at)) {
+                if let Some(flow) = self.flows.remove(&key) {
+                    self.end_flow(flow);
+                    self.closed.insert(key, self.now_us);
+                    self.closed_order.push_back((self.now_us, key));
+                }
+            }
+        }
+        while let Some(&(at, key)) = self.closed_order.front() {
+            if at.saturating_add(TIME_WAIT_US) > self.now_us
+                && self.closed_order.len() <= MAX_CLOSED
+            {
+                break;
+            }
+            self.closed_order.pop_front();
+            if self.closed.get(&key) == Some(&at) {
+                self.closed.remove(&key);
+            }
+        }
+    }
+
+    /// End the connections idle for longer than their kind's timeout.
+    fn end_idle(&mut self) {
+        let now = self.now_us;
+        let idle: Vec<FlowKey> = self
+            .flows
+            .iter()
+            .filter(|(k, f)| {
+                let limit = match (k.tcp, f.bytes[0] + f.bytes[1]) {
+                    (false, _) => IDLE_UDP_US,
+                    (true, 0) => IDLE_TCP_EMPTY_US,
+                    (true, _) => IDLE_TCP_US,
+                };
+                f.last.ts_us.saturating_add(limit) < now
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for key in idle {
+            if let Some(flow) = self.flows.remove(&key) {
+                self.end_flow(flow);
+            }
+        }
+    }
+
+    fn decode(&mut self, fr: capture::Frame<'_>, frame: FrameRef) {
         if (fr.data.len() as u64) < fr.orig_len as u64 {
             self.stats.frames_truncated += 1;
         }
@@ -305,6 +528,17 @@ impl Analyzer {
             }
         };
         let from_a = key.a == (seg.src, seg.sport);
+        if let Some(t) = seg.tcp {
+            if !self.flows.contains_key(&key) && self.closed.contains_key(&key) {
+                if t.syn && !t.ack_flag {
+                    self.closed.remove(&key);
+                } else {
+                    // A straggler of a connection that ended (last ACK, retransmission).
+                    self.stats.frames_after_close += 1;
+                    return;
+                }
+            }
+        }
         // A new SYN on a flow that already carried data: port reuse, a new connection.
         if let (Some(t), Some(old)) = (seg.tcp, self.flows.get(&key)) {
             if t.syn && !t.ack_flag && (old.bytes[0] + old.bytes[1] > 0 || old.fin_seen) {
@@ -349,6 +583,7 @@ impl Analyzer {
             } else {
                 self.stats.udp_flows += 1;
             }
+            self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64 + 1);
             self.flows.insert(
                 key,
                 Flow {
@@ -368,6 +603,9 @@ impl Analyzer {
                     bytes: [0, 0],
                     syn_seen: false,
                     fin_seen: false,
+                    fin: [false; 2],
+                    rst: false,
+                    closing: None,
                 },
             );
         }
@@ -393,6 +631,12 @@ impl Analyzer {
                 }
                 if t.fin || t.rst {
                     flow.fin_seen = true;
+                }
+                flow.fin[dir] |= t.fin;
+                flow.rst |= t.rst;
+                if flow.closing.is_none() && (flow.rst || flow.fin == [true, true]) {
+                    flow.closing = Some(self.now_us);
+                    self.closing.push_back((self.now_us, key));
                 }
                 if !seg.payload.is_empty() {
                     halves[dir].segment(t.seq, seg.payload, frame, &mut |c| {
@@ -552,24 +796,17 @@ impl Analyzer {
         self.em.push(flow.first, e);
     }
 
-    fn finish(mut self) -> CaptureReport {
+    fn finish(mut self, out: &mut dyn FnMut(UdmEvent) -> bool) -> CaptureOutcome {
         let flows = std::mem::take(&mut self.flows);
         for (_, flow) in flows {
             self.end_flow(flow);
         }
-        let file = self.em.file.clone();
+        self.hand_on(None, out);
         // Count encrypted RPC calls inside SMB pipes too.
-        let events = std::mem::take(&mut self.em).finish();
-        let enc_in_smb = events
-            .iter()
-            .filter(|e| e.additional.contains_key("stub_encrypted"))
-            .count() as u64;
-        self.stats.rpc_encrypted_calls = self.stats.rpc_encrypted_calls.max(enc_in_smb);
-        self.stats.events = events.len() as u64;
+        self.stats.rpc_encrypted_calls = self.stats.rpc_encrypted_calls.max(self.enc_events);
         self.stats.issues = self.issues.len() as u64;
-        CaptureReport {
-            file,
-            events,
+        CaptureOutcome {
+            file: std::mem::take(&mut self.em.file),
             issues: self.issues,
             stats: self.stats,
         }

@@ -114,6 +114,8 @@ pub struct InvestigationSummary {
     pub next_targets: Vec<Host>,
     pub sessions: Vec<SessionDetail>,
     pub visibility_gaps: Vec<String>,
+    /// What the summary's size limits left out (all zero on ordinary captures).
+    pub not_listed: NotListed,
 }
 
 pub fn time_text(us: i64) -> String {
@@ -156,9 +158,11 @@ fn is_admin_share(share: &str) -> bool {
     last == "ADMIN$" || (last.len() == 2 && last.ends_with('$'))
 }
 
-/// Names of hosts by IP, best source first.
-fn host_names(events: &[UdmEvent]) -> BTreeMap<String, (String, &'static str, u8)> {
-    let mut names: BTreeMap<String, (String, &'static str, u8)> = BTreeMap::new();
+/// Host names by IP: (name, where it comes from, rank; lower is better).
+type Names = BTreeMap<String, (String, &'static str, u8)>;
+
+/// Learn host names from one event, keeping the best source for each IP.
+fn note_names(names: &mut Names, e: &UdmEvent) {
     let mut put = |ip: String, name: String, src: &'static str, rank: u8| {
         if name.is_empty() || is_ip(&name) || ip.is_empty() {
             return;
@@ -170,51 +174,48 @@ fn host_names(events: &[UdmEvent]) -> BTreeMap<String, (String, &'static str, u8
             }
         }
     };
-    for e in events {
-        let pet = e.str(f::PRODUCT_EVENT_TYPE).unwrap_or_default();
-        let tip = s(e, f::TARGET_IP);
-        let pip = s(e, f::PRINCIPAL_IP);
-        match pet {
-            "NTLMSSP_AUTH" => {
-                if let Some(h) = e.str(f::TARGET_HOSTNAME) {
-                    put(tip.clone(), h.to_string(), "NTLM target info", 0);
-                }
-                if let Some(w) = e.str(f::SRC_HOSTNAME) {
-                    put(pip.clone(), w.to_string(), "NTLM workstation", 3);
-                }
+    let pet = e.str(f::PRODUCT_EVENT_TYPE).unwrap_or_default();
+    let tip = || s(e, f::TARGET_IP);
+    let pip = || s(e, f::PRINCIPAL_IP);
+    match pet {
+        "NTLMSSP_AUTH" => {
+            if let Some(h) = e.str(f::TARGET_HOSTNAME) {
+                put(tip(), h.to_string(), "NTLM target info", 0);
             }
-            "KRB_AP_REQ" => {
-                if let Some(h) = e.str(f::TARGET_URL).and_then(|u| u.split('/').nth(1)) {
-                    put(tip.clone(), h.to_string(), "Kerberos service name", 1);
-                }
+            if let Some(w) = e.str(f::SRC_HOSTNAME) {
+                put(pip(), w.to_string(), "NTLM workstation", 3);
             }
-            "SMB_TREE_CONNECT" => {
-                if let Some(h) = e
-                    .str(f::TARGET_RESOURCE)
-                    .and_then(|p| p.trim_start_matches('\\').split('\\').next())
-                {
-                    put(tip.clone(), h.to_string(), "tree path", 2);
-                }
-            }
-            "SMB_PIPE_OPEN" => {
-                // PsExec pipes: PSEXESVC-<CLIENT>-<PID>-stdin
-                if let Some(p) = add(e, "named_pipe") {
-                    let parts: Vec<&str> = p.split('-').collect();
-                    if parts.len() >= 4
-                        && matches!(parts.last(), Some(&("stdin" | "stdout" | "stderr")))
-                    {
-                        let host = parts[1..parts.len() - 2].join("-");
-                        put(pip.clone(), host, "PsExec pipe name", 2);
-                    }
-                }
-            }
-            _ => {}
         }
+        "KRB_AP_REQ" => {
+            if let Some(h) = e.str(f::TARGET_URL).and_then(|u| u.split('/').nth(1)) {
+                put(tip(), h.to_string(), "Kerberos service name", 1);
+            }
+        }
+        "SMB_TREE_CONNECT" => {
+            if let Some(h) = e
+                .str(f::TARGET_RESOURCE)
+                .and_then(|p| p.trim_start_matches('\\').split('\\').next())
+            {
+                put(tip(), h.to_string(), "tree path", 2);
+            }
+        }
+        "SMB_PIPE_OPEN" => {
+            // PsExec pipes: PSEXESVC-<CLIENT>-<PID>-stdin
+            if let Some(p) = add(e, "named_pipe") {
+                let parts: Vec<&str> = p.split('-').collect();
+                if parts.len() >= 4
+                    && matches!(parts.last(), Some(&("stdin" | "stdout" | "stderr")))
+                {
+                    let host = parts[1..parts.len() - 2].join("-");
+                    put(pip(), host, "PsExec pipe name", 2);
+                }
+            }
+        }
+        _ => {}
     }
-    names
 }
 
-fn host(ip: &str, names: &BTreeMap<String, (String, &'static str, u8)>) -> Host {
+fn host(ip: &str, names: &Names) -> Host {
     let n = names.get(ip);
     Host {
         ip: ip.to_string(),
@@ -223,124 +224,190 @@ fn host(ip: &str, names: &BTreeMap<String, (String, &'static str, u8)>) -> Host 
     }
 }
 
-/// The fields [`summarize`] reads. Events kept only for a summary are cut down to these
-/// ([`slim`]): captures of many sessions then hold a fraction of each event.
-const FIELDS_READ: &[lateral_model::Field] = &[
-    f::EVENT_TIMESTAMP,
-    f::ACTION,
-    f::APP_PROTOCOL,
-    f::AUTH_DETAILS,
-    f::DESCRIPTION,
-    f::EVENT_TYPE,
-    f::PRINCIPAL_DOMAIN,
-    f::PRINCIPAL_IP,
-    f::PRINCIPAL_PORT,
-    f::PRINCIPAL_USERID,
-    f::PRODUCT_EVENT_TYPE,
-    f::RECORD_NUMBER,
-    f::SECURITY_SUMMARY,
-    f::SOURCE_FILE,
-    f::SRC_HOSTNAME,
-    f::TARGET_APPLICATION,
-    f::TARGET_CMD,
-    f::TARGET_DOMAIN,
-    f::TARGET_FILE_PATH,
-    f::TARGET_HOSTNAME,
-    f::TARGET_IP,
-    f::TARGET_PORT,
-    f::TARGET_RESOURCE,
-    f::TARGET_URL,
-    f::TARGET_USERID,
-];
+/// Most entries in each list of the summary (services, remote actions, files written, shares).
+pub const MAX_LISTED: usize = 10_000;
+/// Most connections with session detail, and most detail lines in all and per connection.
+pub const MAX_SESSIONS: usize = 5_000;
+pub const MAX_DETAIL_LINES: usize = 50_000;
+pub const MAX_LINES_PER_SESSION: usize = 500;
 
-/// The `additional.fields` keys [`summarize`] reads.
-const ADDITIONAL_READ: &[&str] = &[
-    "bytes_read",
-    "bytes_written",
-    "gap_bytes",
-    "mid_stream",
-    "named_pipe",
-    "pe_header_seen",
-    "rpc_interfaces",
-    "rpc_operation",
-    "service_display_name",
-    "service_host",
-    "service_start_type",
-    "smb3_encrypted_messages",
-    "stub_encrypted",
-    "user_hidden",
-];
-
-/// Cut an event down to what [`summarize`] reads: the summary of slimmed events is the
-/// summary of the full ones (tested on every shared capture).
-pub fn slim(e: &mut UdmEvent) {
-    e.retain_fields(|fl| FIELDS_READ.contains(&fl));
-    e.additional.retain(|k| ADDITIONAL_READ.contains(&k));
+/// What the summary's limits left out, counted so that nothing goes unmentioned.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NotListed {
+    pub services: u64,
+    pub remote_actions: u64,
+    pub files_written: u64,
+    /// Share uses on shares past the first [`MAX_LISTED`].
+    pub share_uses: u64,
+    /// SMB/RPC events of connections past the first [`MAX_SESSIONS`].
+    pub session_events: u64,
+    pub detail_lines: u64,
 }
 
-/// Build the summary from the events of one or more captures.
-pub fn summarize(events: &[UdmEvent]) -> InvestigationSummary {
-    let mut out = InvestigationSummary::default();
-    let names = host_names(events);
-    let mut captures = BTreeSet::new();
-    for e in events {
-        if let Some(file) = e.str(f::SOURCE_FILE) {
-            captures.insert(file.to_string());
-        }
+impl NotListed {
+    pub fn is_empty(&self) -> bool {
+        *self == NotListed::default()
     }
-    out.captures = captures.into_iter().collect();
 
-    // Services, with start / delete seen later by name.
-    let started: BTreeSet<(String, String)> = events
-        .iter()
-        .filter(|e| e.str(f::EVENT_TYPE) == Some(et::SERVICE_START) && !failed(e))
-        .filter_map(|e| {
-            Some((
-                s(e, f::TARGET_IP),
-                e.str(f::TARGET_APPLICATION)?.to_ascii_lowercase(),
-            ))
-        })
-        .collect();
-    let deleted: BTreeSet<(String, String)> = events
-        .iter()
-        .filter(|e| {
-            e.str(f::PRODUCT_EVENT_TYPE)
-                .is_some_and(|p| p.ends_with("RDeleteService"))
-        })
-        .filter_map(|e| {
-            Some((
-                s(e, f::TARGET_IP),
-                e.str(f::TARGET_APPLICATION)?.to_ascii_lowercase(),
-            ))
-        })
-        .collect();
-    // (time, frame, source, target) of each lateral action.
-    let mut lateral: Vec<(i64, u64, String, String, Option<String>)> = Vec::new();
-    for e in events {
+    /// One line per limit reached, for the renderings.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut say = |n: u64, what: String| {
+            if n > 0 {
+                out.push(format!("{n} {what}"));
+            }
+        };
+        say(
+            self.services,
+            format!("services past the first {MAX_LISTED}"),
+        );
+        say(
+            self.remote_actions,
+            format!("remote actions past the first {MAX_LISTED}"),
+        );
+        say(
+            self.files_written,
+            format!("files written past the first {MAX_LISTED}"),
+        );
+        say(
+            self.share_uses,
+            format!("uses of shares past the first {MAX_LISTED}"),
+        );
+        say(
+            self.session_events,
+            format!(
+                "SMB/RPC events of connections past the first {MAX_SESSIONS} in the session detail"
+            ),
+        );
+        say(
+            self.detail_lines,
+            format!("session detail lines past {MAX_LINES_PER_SESSION} per connection or {MAX_DETAIL_LINES} in all"),
+        );
+        out
+    }
+}
+
+/// A Kerberos client name seen from a host: (user, realm, message kind, frame).
+type KrbClient = (String, Option<String>, String, u64);
+
+/// The Kerberos client names one host asked for or was given.
+#[derive(Debug, Default)]
+struct KrbClients {
+    first: Option<KrbClient>,
+    /// The first per service host (short name, lower case).
+    by_host: BTreeMap<String, KrbClient>,
+}
+
+/// (time, frame, source, target, account) of one lateral action.
+type Lateral = (i64, u64, String, String, Option<String>);
+
+/// The summary built one event at a time, in the order [`crate::stream_capture`] hands them on
+/// (several captures one after the other): it keeps what the summary lists (within the
+/// [`MAX_LISTED`] and session limits) and a little per host, pair of hosts and connection,
+/// never the events themselves, so its size does not follow the captures'.
+#[derive(Debug, Default)]
+pub struct Summarizer {
+    captures: BTreeSet<String>,
+    names: Names,
+    started: BTreeSet<(String, String)>,
+    deleted: BTreeSet<(String, String)>,
+    services: Vec<ServiceSummary>,
+    remote_actions: Vec<RemoteAction>,
+    files_written: Vec<DroppedFile>,
+    lateral: Vec<Lateral>,
+    /// Source and target of the first successful logon by a named account.
+    first_login: Option<(String, String)>,
+    /// The first successful logon with a user name per (source, target): user and, for NTLM,
+    /// its domain.
+    logins: BTreeMap<(String, String), (String, Option<String>)>,
+    kerberos: BTreeMap<String, KrbClients>,
+    shares: BTreeMap<(String, String), ShareUse>,
+    /// Successful admin-share tree connects: (source, target) in first-seen order.
+    admin_connects: Vec<(Option<String>, String)>,
+    admin_connect_seen: BTreeSet<(Option<String>, String)>,
+    sessions: BTreeMap<(String, i64, String, i64), SessionDetail>,
+    detail_lines: usize,
+    not_listed: NotListed,
+    encrypted_stubs: usize,
+    smb3_encrypted: u64,
+    user_hidden: bool,
+    mid_stream: usize,
+    gap_bytes: u64,
+}
+
+/// Push onto a summary list within [`MAX_LISTED`], counting what does not fit.
+fn listed<T>(list: &mut Vec<T>, omitted: &mut u64, item: impl FnOnce() -> T) {
+    if list.len() < MAX_LISTED {
+        list.push(item());
+    } else {
+        *omitted += 1;
+    }
+}
+
+impl Summarizer {
+    /// Take one event into the summary.
+    pub fn push(&mut self, e: &UdmEvent) {
+        if let Some(file) = e.str(f::SOURCE_FILE) {
+            if !self.captures.contains(file) {
+                self.captures.insert(file.to_string());
+            }
+        }
+        note_names(&mut self.names, e);
         let et_ = e.str(f::EVENT_TYPE).unwrap_or_default();
         let pet = e.str(f::PRODUCT_EVENT_TYPE).unwrap_or_default();
+        self.services_and_actions(e, et_, pet);
+        self.logons(e, et_, pet);
+        self.share_use(e, pet);
+        self.session_line(e, et_);
+        if add(e, "stub_encrypted").is_some() {
+            self.encrypted_stubs += 1;
+        }
+        if let Some(n) = add(e, "smb3_encrypted_messages").and_then(|n| n.parse::<u64>().ok()) {
+            self.smb3_encrypted += n;
+        }
+        self.user_hidden |= add(e, "user_hidden").is_some();
+        if add(e, "mid_stream") == Some("true") && e.str(f::APP_PROTOCOL).is_some() {
+            self.mid_stream += 1;
+        }
+        if let Some(n) = add(e, "gap_bytes").and_then(|n| n.parse::<u64>().ok()) {
+            self.gap_bytes += n;
+        }
+    }
+
+    fn services_and_actions(&mut self, e: &UdmEvent, et_: &str, pet: &str) {
+        let service_key = || {
+            e.str(f::TARGET_APPLICATION)
+                .map(|n| (s(e, f::TARGET_IP), n.to_ascii_lowercase()))
+        };
+        if et_ == et::SERVICE_START && !failed(e) {
+            if let Some(k) = service_key() {
+                self.started.insert(k);
+            }
+        }
+        if pet.ends_with("RDeleteService") {
+            if let Some(k) = service_key() {
+                self.deleted.insert(k);
+            }
+        }
         let is_create = pet.contains("RCreateService") || pet.ends_with("RCreateWowService");
         if is_create {
-            let name = e.str(f::TARGET_APPLICATION).map(str::to_string);
-            let key = (
-                s(e, f::TARGET_IP),
-                name.clone().unwrap_or_default().to_ascii_lowercase(),
-            );
-            out.services.push(ServiceSummary {
-                name,
-                display_name: add(e, "service_display_name").map(str::to_string),
-                binary_path: e.str(f::TARGET_CMD).map(str::to_string),
-                start_type: add(e, "service_start_type").map(str::to_string),
-                operation: add(e, "rpc_operation").unwrap_or_default().to_string(),
-                source_ip: s(e, f::PRINCIPAL_IP),
-                target_ip: s(e, f::TARGET_IP),
-                account: account(e),
-                frame: frame(e),
-                time: time(e),
-                outcome: e.str(f::SECURITY_SUMMARY).unwrap_or("unknown").to_string(),
-                started: started.contains(&key),
-                deleted: deleted.contains(&key),
-                stub_encrypted: add(e, "stub_encrypted").is_some(),
+            listed(&mut self.services, &mut self.not_listed.services, || {
+                ServiceSummary {
+                    name: e.str(f::TARGET_APPLICATION).map(str::to_string),
+                    display_name: add(e, "service_display_name").map(str::to_string),
+                    binary_path: e.str(f::TARGET_CMD).map(str::to_string),
+                    start_type: add(e, "service_start_type").map(str::to_string),
+                    operation: add(e, "rpc_operation").unwrap_or_default().to_string(),
+                    source_ip: s(e, f::PRINCIPAL_IP),
+                    target_ip: s(e, f::TARGET_IP),
+                    account: account(e),
+                    frame: frame(e),
+                    time: time(e),
+                    outcome: e.str(f::SECURITY_SUMMARY).unwrap_or("unknown").to_string(),
+                    started: false,
+                    deleted: false,
+                    stub_encrypted: add(e, "stub_encrypted").is_some(),
+                }
             });
         }
         let remote = matches!(et_, et::SCHEDULED_TASK_CREATION | et::PROCESS_LAUNCH)
@@ -351,37 +418,45 @@ pub fn summarize(events: &[UdmEvent]) -> InvestigationSummary {
                     || pet.contains("SchRpcRun")));
         let is_task_fail = pet == "atsvc.NetrJobAdd" || pet.ends_with("SchRpcRegisterTask");
         if remote || (is_task_fail && failed(e)) {
-            out.remote_actions.push(RemoteAction {
-                kind: pet.to_string(),
-                text: e.str(f::DESCRIPTION).unwrap_or_default().to_string(),
-                source_ip: s(e, f::PRINCIPAL_IP),
-                target_ip: s(e, f::TARGET_IP),
-                account: account(e),
-                frame: frame(e),
-                time: time(e),
-                outcome: e.str(f::SECURITY_SUMMARY).unwrap_or("unknown").to_string(),
-            });
+            listed(
+                &mut self.remote_actions,
+                &mut self.not_listed.remote_actions,
+                || RemoteAction {
+                    kind: pet.to_string(),
+                    text: e.str(f::DESCRIPTION).unwrap_or_default().to_string(),
+                    source_ip: s(e, f::PRINCIPAL_IP),
+                    target_ip: s(e, f::TARGET_IP),
+                    account: account(e),
+                    frame: frame(e),
+                    time: time(e),
+                    outcome: e.str(f::SECURITY_SUMMARY).unwrap_or("unknown").to_string(),
+                },
+            );
         }
         let written = add(e, "bytes_written")
             .and_then(|b| b.parse::<u64>().ok())
             .unwrap_or(0);
         if et_ == et::FILE_CREATION && written > 0 {
-            out.files_written.push(DroppedFile {
-                path: s(e, f::TARGET_FILE_PATH),
-                bytes: written,
-                pe_header: add(e, "pe_header_seen") == Some("true"),
-                frame: frame(e),
-                time: time(e),
-                source_ip: s(e, f::PRINCIPAL_IP),
-                target_ip: s(e, f::TARGET_IP),
-            });
+            listed(
+                &mut self.files_written,
+                &mut self.not_listed.files_written,
+                || DroppedFile {
+                    path: s(e, f::TARGET_FILE_PATH),
+                    bytes: written,
+                    pe_header: add(e, "pe_header_seen") == Some("true"),
+                    frame: frame(e),
+                    time: time(e),
+                    source_ip: s(e, f::PRINCIPAL_IP),
+                    target_ip: s(e, f::TARGET_IP),
+                },
+            );
         }
         let counts = ((is_create || remote) && !failed(e))
             || (et_ == et::FILE_CREATION
                 && written > 0
                 && is_admin_share(e.str(f::TARGET_RESOURCE).unwrap_or_default()));
         if counts {
-            lateral.push((
+            self.lateral.push((
                 e.timestamp_micros().unwrap_or(0),
                 frame(e),
                 s(e, f::PRINCIPAL_IP),
@@ -390,134 +465,88 @@ pub fn summarize(events: &[UdmEvent]) -> InvestigationSummary {
             ));
         }
     }
-    lateral.sort();
 
-    // Attacker and first pivot.
-    let first = lateral.first().cloned();
-    if let Some((_, _, src, dst, acct)) = &first {
-        out.attacker_ip = Some(src.clone());
-        let h = host(src, &names);
-        if h.name.is_some() {
-            out.attacker_name = Some(h);
-        }
-        out.first_pivot = Some(host(dst, &names));
-        if let Some(a) = acct {
-            out.account = Some(a.clone());
-            out.account_source = Some("session authentication (NTLM)".into());
-        }
-    } else if let Some(e) = events.iter().find(|e| {
-        e.str(f::EVENT_TYPE) == Some(et::USER_LOGIN)
-            && !failed(e)
-            && e.str(f::TARGET_USERID)
-                .is_some_and(|u| u != "ANONYMOUS LOGON")
-    }) {
-        out.attacker_ip = Some(s(e, f::PRINCIPAL_IP));
-        out.first_pivot = Some(host(&s(e, f::TARGET_IP), &names));
-    }
-    if let (None, Some(attacker), Some(pivot)) = (&out.account, &out.attacker_ip, &out.first_pivot)
-    {
-        // NTLM logon of the attacker to the pivot, else a Kerberos client name from the KDC.
-        let ntlm = events.iter().find(|e| {
-            e.str(f::EVENT_TYPE) == Some(et::USER_LOGIN)
-                && e.str(f::PRINCIPAL_IP) == Some(attacker)
-                && e.str(f::TARGET_IP) == Some(pivot.ip.as_str())
-                && !failed(e)
-                && e.str(f::TARGET_USERID).is_some()
-        });
-        if let Some(e) = ntlm {
-            let u = s(e, f::TARGET_USERID);
-            out.account = Some(match e.str(f::TARGET_DOMAIN) {
-                Some(d) if e.str(f::PRODUCT_EVENT_TYPE) == Some("NTLMSSP_AUTH") => {
-                    format!("{d}\\{u}")
+    /// What the account answer needs when no lateral action names one: logons and Kerberos
+    /// client names per host.
+    fn logons(&mut self, e: &UdmEvent, et_: &str, pet: &str) {
+        if et_ == et::USER_LOGIN && !failed(e) {
+            if let Some(u) = e.str(f::TARGET_USERID) {
+                let pair = (s(e, f::PRINCIPAL_IP), s(e, f::TARGET_IP));
+                if self.first_login.is_none() && u != "ANONYMOUS LOGON" {
+                    self.first_login = Some(pair.clone());
                 }
-                _ => u,
-            });
-            out.account_source = Some("session authentication".into());
-        } else {
-            let pivot_name = pivot.name.clone().unwrap_or_default().to_ascii_lowercase();
-            let short = pivot_name.split('.').next().unwrap_or_default().to_string();
-            let mut best: Option<(bool, &UdmEvent)> = None;
-            for e in events {
-                let pet = e.str(f::PRODUCT_EVENT_TYPE).unwrap_or_default();
-                if !matches!(pet, "KRB_TGS_REP" | "KRB_AS_REP" | "KRB_AS_REQ")
-                    || e.str(f::PRINCIPAL_IP) != Some(attacker)
-                {
-                    continue;
-                }
-                let Some(c) = e.str(f::TARGET_USERID) else {
-                    continue;
-                };
-                if c.ends_with('$') {
-                    continue;
-                }
-                let host_match = !short.is_empty()
-                    && add(e, "service_host").is_some_and(|h| {
-                        h.to_ascii_lowercase().split('.').next() == Some(short.as_str())
-                    });
-                if best.is_none_or(|(m, _)| !m && host_match) {
-                    best = Some((host_match, e));
-                }
-            }
-            if let Some((_, e)) = best {
-                let u = s(e, f::TARGET_USERID);
-                out.account = Some(match e.str(f::TARGET_DOMAIN) {
-                    Some(d) => format!("{d}\\{u}"),
-                    None => u,
+                self.logins.entry(pair).or_insert_with(|| {
+                    let domain = e
+                        .str(f::TARGET_DOMAIN)
+                        .filter(|_| pet == "NTLMSSP_AUTH")
+                        .map(str::to_string);
+                    (u.to_string(), domain)
                 });
-                out.account_source = Some(format!(
-                    "Kerberos {} client name (frame {})",
-                    s(e, f::PRODUCT_EVENT_TYPE).trim_start_matches("KRB_"),
-                    frame(e)
-                ));
             }
         }
-    }
-
-    // The service executable: a written file a created service runs, else the first PE dropped.
-    let binaries: Vec<String> = out
-        .services
-        .iter()
-        .filter_map(|s| s.binary_path.as_deref())
-        .map(|b| {
-            crate::emit::executable_of(b)
-                .rsplit('\\')
-                .next()
-                .unwrap_or_default()
-                .to_ascii_lowercase()
-        })
-        .collect();
-    out.service_executable = out
-        .files_written
-        .iter()
-        .find(|f| {
-            binaries.contains(
-                &f.path
-                    .rsplit('\\')
+        if matches!(pet, "KRB_TGS_REP" | "KRB_AS_REP" | "KRB_AS_REQ") {
+            let Some(c) = e.str(f::TARGET_USERID).filter(|c| !c.ends_with('$')) else {
+                return;
+            };
+            let client = || {
+                (
+                    c.to_string(),
+                    e.str(f::TARGET_DOMAIN).map(str::to_string),
+                    pet.to_string(),
+                    frame(e),
+                )
+            };
+            let clients = self.kerberos.entry(s(e, f::PRINCIPAL_IP)).or_default();
+            if clients.first.is_none() {
+                clients.first = Some(client());
+            }
+            if let Some(h) = add(e, "service_host") {
+                let short = h
+                    .to_ascii_lowercase()
+                    .split('.')
                     .next()
                     .unwrap_or_default()
-                    .to_ascii_lowercase(),
-            )
-        })
-        .or_else(|| out.files_written.iter().find(|f| f.pe_header))
-        .cloned();
+                    .to_string();
+                clients.by_host.entry(short).or_insert_with(client);
+            }
+        }
+    }
 
-    // Shares and their uses.
-    let mut shares: BTreeMap<(String, String), ShareUse> = BTreeMap::new();
-    for e in events {
-        let pet = e.str(f::PRODUCT_EVENT_TYPE).unwrap_or_default();
+    fn share_use(&mut self, e: &UdmEvent, pet: &str) {
         let Some(share) = e.str(f::TARGET_RESOURCE) else {
-            continue;
+            return;
         };
         if !pet.starts_with("SMB_") {
-            continue;
+            return;
+        }
+        if pet == "SMB_TREE_CONNECT" && !failed(e) && is_admin_share(share) {
+            let pair = (
+                e.str(f::PRINCIPAL_IP).map(str::to_string),
+                s(e, f::TARGET_IP),
+            );
+            if self.admin_connect_seen.insert(pair.clone()) {
+                self.admin_connects.push(pair);
+            }
         }
         let key = (s(e, f::TARGET_IP), share.to_string());
-        let entry = shares.entry(key.clone()).or_insert_with(|| ShareUse {
-            share: share.to_string(),
-            target_ip: key.0.clone(),
-            first_frame: frame(e),
-            used_for: Vec::new(),
-        });
+        if !self.shares.contains_key(&key) {
+            if self.shares.len() >= MAX_LISTED {
+                self.not_listed.share_uses += 1;
+                return;
+            }
+            self.shares.insert(
+                key.clone(),
+                ShareUse {
+                    share: share.to_string(),
+                    target_ip: key.0.clone(),
+                    first_frame: frame(e),
+                    used_for: Vec::new(),
+                },
+            );
+        }
+        let Some(entry) = self.shares.get_mut(&key) else {
+            return;
+        };
         let name = e.str(f::TARGET_FILE_PATH).map(|p| {
             p.strip_prefix(share)
                 .unwrap_or(p)
@@ -559,42 +588,12 @@ pub fn summarize(events: &[UdmEvent]) -> InvestigationSummary {
             }
         }
     }
-    let mut shares: Vec<ShareUse> = shares.into_values().collect();
-    shares.sort_by_key(|s| s.first_frame);
-    out.shares = shares;
 
-    // Next targets: later lateral targets, then admin-share connects to other hosts.
-    let pivot_ip = out.first_pivot.as_ref().map(|h| h.ip.clone());
-    let mut seen: BTreeSet<String> = pivot_ip.iter().cloned().collect();
-    if let Some(a) = &out.attacker_ip {
-        seen.insert(a.clone());
-    }
-    for (_, _, src, dst, _) in lateral.iter().skip(1) {
-        let from_known = Some(src) == out.attacker_ip.as_ref() || Some(src) == pivot_ip.as_ref();
-        if from_known && seen.insert(dst.clone()) {
-            out.next_targets.push(host(dst, &names));
-        }
-    }
-    for e in events {
-        if e.str(f::PRODUCT_EVENT_TYPE) == Some("SMB_TREE_CONNECT")
-            && !failed(e)
-            && is_admin_share(e.str(f::TARGET_RESOURCE).unwrap_or_default())
-            && (e.str(f::PRINCIPAL_IP) == out.attacker_ip.as_deref()
-                || e.str(f::PRINCIPAL_IP) == pivot_ip.as_deref())
-        {
-            let t = s(e, f::TARGET_IP);
-            if seen.insert(t.clone()) {
-                out.next_targets.push(host(&t, &names));
-            }
-        }
-    }
-
-    // Sessions: one per connection that carried more than the connection record.
-    let mut sessions: BTreeMap<(String, i64, String, i64), SessionDetail> = BTreeMap::new();
-    for e in events {
+    /// Sessions: one per connection that carried more than the connection record.
+    fn session_line(&mut self, e: &UdmEvent, et_: &str) {
         let app = e.str(f::APP_PROTOCOL).unwrap_or_default();
         if !matches!(app, "SMB" | "DCERPC") {
-            continue;
+            return;
         }
         let key = (
             s(e, f::PRINCIPAL_IP),
@@ -602,23 +601,32 @@ pub fn summarize(events: &[UdmEvent]) -> InvestigationSummary {
             s(e, f::TARGET_IP),
             e.int(f::TARGET_PORT).unwrap_or(0),
         );
-        let entry = sessions
-            .entry(key.clone())
-            .or_insert_with(|| SessionDetail {
-                protocol: app.to_string(),
-                client: format!("{}:{}", key.0, key.1),
-                server: format!("{}:{}", key.2, key.3),
-                server_name: host(&key.2, &names).name,
-                start: time(e),
-                first_frame: frame(e),
-                ..Default::default()
-            });
-        if e.str(f::EVENT_TYPE) == Some(et::NETWORK_CONNECTION) {
-            continue;
+        if !self.sessions.contains_key(&key) {
+            if self.sessions.len() >= MAX_SESSIONS {
+                self.not_listed.session_events += 1;
+                return;
+            }
+            self.sessions.insert(
+                key.clone(),
+                SessionDetail {
+                    protocol: app.to_string(),
+                    client: format!("{}:{}", key.0, key.1),
+                    server: format!("{}:{}", key.2, key.3),
+                    start: time(e),
+                    first_frame: frame(e),
+                    ..Default::default()
+                },
+            );
+        }
+        let Some(entry) = self.sessions.get_mut(&key) else {
+            return;
+        };
+        if et_ == et::NETWORK_CONNECTION {
+            return;
         }
         if entry.account.is_none() {
             entry.account = account(e).or_else(|| {
-                (e.str(f::EVENT_TYPE) == Some(et::USER_LOGIN))
+                (et_ == et::USER_LOGIN)
                     .then(|| e.str(f::TARGET_USERID).map(str::to_string))
                     .flatten()
             });
@@ -626,7 +634,7 @@ pub fn summarize(events: &[UdmEvent]) -> InvestigationSummary {
         if entry.auth.is_none() {
             entry.auth = e.str(f::AUTH_DETAILS).map(str::to_string);
         }
-        if entry.lines.len() < 500 {
+        if entry.lines.len() < MAX_LINES_PER_SESSION && self.detail_lines < MAX_DETAIL_LINES {
             let mut text = e.str(f::DESCRIPTION).unwrap_or_default().to_string();
             if let Some(c) = e.str(f::TARGET_CMD) {
                 if !text.contains(c) {
@@ -641,50 +649,175 @@ pub fn summarize(events: &[UdmEvent]) -> InvestigationSummary {
                 time: time(e),
                 text,
             });
+            self.detail_lines += 1;
+        } else {
+            self.not_listed.detail_lines += 1;
         }
     }
-    let mut sessions: Vec<SessionDetail> = sessions
-        .into_values()
-        .filter(|s| !s.lines.is_empty())
-        .collect();
-    sessions.sort_by_key(|s| s.first_frame);
-    out.sessions = sessions;
 
-    // Visibility gaps.
-    let enc = events
-        .iter()
-        .filter(|e| add(e, "stub_encrypted").is_some())
-        .count();
-    if enc > 0 {
-        out.visibility_gaps.push(format!("{enc} DCE/RPC calls with encrypted stubs (packet privacy): operation known, arguments not"));
+    /// The summary of every event pushed.
+    pub fn finish(mut self) -> InvestigationSummary {
+        let names = std::mem::take(&mut self.names);
+        let mut out = InvestigationSummary {
+            captures: std::mem::take(&mut self.captures).into_iter().collect(),
+            ..Default::default()
+        };
+        out.services = std::mem::take(&mut self.services);
+        for sv in &mut out.services {
+            let key = (
+                sv.target_ip.clone(),
+                sv.name.clone().unwrap_or_default().to_ascii_lowercase(),
+            );
+            sv.started = self.started.contains(&key);
+            sv.deleted = self.deleted.contains(&key);
+        }
+        out.remote_actions = std::mem::take(&mut self.remote_actions);
+        out.files_written = std::mem::take(&mut self.files_written);
+        let mut lateral = std::mem::take(&mut self.lateral);
+        lateral.sort();
+
+        // Attacker and first pivot.
+        if let Some((_, _, src, dst, acct)) = lateral.first() {
+            out.attacker_ip = Some(src.clone());
+            let h = host(src, &names);
+            if h.name.is_some() {
+                out.attacker_name = Some(h);
+            }
+            out.first_pivot = Some(host(dst, &names));
+            if let Some(a) = acct {
+                out.account = Some(a.clone());
+                out.account_source = Some("session authentication (NTLM)".into());
+            }
+        } else if let Some((src, dst)) = &self.first_login {
+            out.attacker_ip = Some(src.clone());
+            out.first_pivot = Some(host(dst, &names));
+        }
+        if let (None, Some(attacker), Some(pivot)) =
+            (&out.account, &out.attacker_ip, &out.first_pivot)
+        {
+            // NTLM logon of the attacker to the pivot, else a Kerberos client name from the KDC.
+            if let Some((u, domain)) = self.logins.get(&(attacker.clone(), pivot.ip.clone())) {
+                out.account = Some(match domain {
+                    Some(d) => format!("{d}\\{u}"),
+                    None => u.clone(),
+                });
+                out.account_source = Some("session authentication".into());
+            } else if let Some(clients) = self.kerberos.get(attacker) {
+                let pivot_name = pivot.name.clone().unwrap_or_default().to_ascii_lowercase();
+                let short = pivot_name.split('.').next().unwrap_or_default();
+                let best = (!short.is_empty())
+                    .then(|| clients.by_host.get(short))
+                    .flatten()
+                    .or(clients.first.as_ref());
+                if let Some((u, realm, kind, fr)) = best {
+                    out.account = Some(match realm {
+                        Some(d) => format!("{d}\\{u}"),
+                        None => u.clone(),
+                    });
+                    out.account_source = Some(format!(
+                        "Kerberos {} client name (frame {fr})",
+                        kind.trim_start_matches("KRB_"),
+                    ));
+                }
+            }
+        }
+
+        // The service executable: a written file a created service runs, else the first PE dropped.
+        let binaries: Vec<String> = out
+            .services
+            .iter()
+            .filter_map(|s| s.binary_path.as_deref())
+            .map(|b| {
+                crate::emit::executable_of(b)
+                    .rsplit('\\')
+                    .next()
+                    .unwrap_or_default()
+                    .to_ascii_lowercase()
+            })
+            .collect();
+        out.service_executable = out
+            .files_written
+            .iter()
+            .find(|f| {
+                binaries.contains(
+                    &f.path
+                        .rsplit('\\')
+                        .next()
+                        .unwrap_or_default()
+                        .to_ascii_lowercase(),
+                )
+            })
+            .or_else(|| out.files_written.iter().find(|f| f.pe_header))
+            .cloned();
+
+        let mut shares: Vec<ShareUse> = std::mem::take(&mut self.shares).into_values().collect();
+        shares.sort_by_key(|s| s.first_frame);
+        out.shares = shares;
+
+        // Next targets: later lateral targets, then admin-share connects to other hosts.
+        let pivot_ip = out.first_pivot.as_ref().map(|h| h.ip.clone());
+        let mut seen: BTreeSet<String> = pivot_ip.iter().cloned().collect();
+        if let Some(a) = &out.attacker_ip {
+            seen.insert(a.clone());
+        }
+        for (_, _, src, dst, _) in lateral.iter().skip(1) {
+            let from_known =
+                Some(src) == out.attacker_ip.as_ref() || Some(src) == pivot_ip.as_ref();
+            if from_known && seen.insert(dst.clone()) {
+                out.next_targets.push(host(dst, &names));
+            }
+        }
+        for (src, dst) in &self.admin_connects {
+            if (src == &out.attacker_ip || src == &pivot_ip) && seen.insert(dst.clone()) {
+                out.next_targets.push(host(dst, &names));
+            }
+        }
+
+        let mut sessions: Vec<SessionDetail> = std::mem::take(&mut self.sessions)
+            .into_iter()
+            .filter(|(_, s)| !s.lines.is_empty())
+            .map(|(key, mut s)| {
+                s.server_name = host(&key.2, &names).name;
+                s
+            })
+            .collect();
+        sessions.sort_by_key(|s| s.first_frame);
+        out.sessions = sessions;
+
+        // Visibility gaps.
+        if self.encrypted_stubs > 0 {
+            out.visibility_gaps.push(format!("{} DCE/RPC calls with encrypted stubs (packet privacy): operation known, arguments not", self.encrypted_stubs));
+        }
+        if self.smb3_encrypted > 0 {
+            out.visibility_gaps.push(format!(
+                "{} SMB3 encrypted messages: not visible",
+                self.smb3_encrypted
+            ));
+        }
+        if self.user_hidden {
+            out.visibility_gaps.push("Kerberos SMB sessions: the account is only in the encrypted authenticator (taken from KDC traffic when captured)".into());
+        }
+        if self.mid_stream > 0 {
+            out.visibility_gaps.push(format!("{} SMB/RPC connections start before the capture (session setup and tree connect not seen)", self.mid_stream));
+        }
+        if self.gap_bytes > 0 {
+            out.visibility_gaps.push(format!(
+                "{} TCP bytes missing from the capture",
+                self.gap_bytes
+            ));
+        }
+        out.not_listed = self.not_listed;
+        out
     }
-    let smb3: u64 = events
-        .iter()
-        .filter_map(|e| add(e, "smb3_encrypted_messages")?.parse::<u64>().ok())
-        .sum();
-    if smb3 > 0 {
-        out.visibility_gaps
-            .push(format!("{smb3} SMB3 encrypted messages: not visible"));
+}
+
+/// Build the summary from the events of one or more captures.
+pub fn summarize(events: &[UdmEvent]) -> InvestigationSummary {
+    let mut s = Summarizer::default();
+    for e in events {
+        s.push(e);
     }
-    if events.iter().any(|e| add(e, "user_hidden").is_some()) {
-        out.visibility_gaps.push("Kerberos SMB sessions: the account is only in the encrypted authenticator (taken from KDC traffic when captured)".into());
-    }
-    let mid = events
-        .iter()
-        .filter(|e| add(e, "mid_stream") == Some("true") && e.str(f::APP_PROTOCOL).is_some())
-        .count();
-    if mid > 0 {
-        out.visibility_gaps.push(format!("{mid} SMB/RPC connections start before the capture (session setup and tree connect not seen)"));
-    }
-    let gaps: u64 = events
-        .iter()
-        .filter_map(|e| add(e, "gap_bytes")?.parse::<u64>().ok())
-        .sum();
-    if gaps > 0 {
-        out.visibility_gaps
-            .push(format!("{gaps} TCP bytes missing from the capture"));
-    }
-    out
+    s.finish()
 }
 
 /// A plain-text rendering (the CLI has the richer formats).
@@ -776,6 +909,9 @@ pub fn render_text(s: &InvestigationSummary) -> String {
     ));
     for g in &s.visibility_gaps {
         o.push_str(&format!("Visibility gap:      {g}\n"));
+    }
+    for l in s.not_listed.lines() {
+        o.push_str(&format!("Not listed:          {l}\n"));
     }
     for se in &s.sessions {
         o.push_str(&format!(

@@ -531,38 +531,3 @@ fn mimikatz_copies_are_transfers_not_execution() {
         .iter()
         .all(|e| add(e, "bytes_written").is_none()));
 }
-
-/// `lateral pcap` keeps only what the summary reads of each event (`summary::slim`): on every
-/// shared capture, one by one and all together, that gives exactly the summary of the full
-/// events.
-#[test]
-fn slimmed_events_give_the_same_summary() {
-    let Some(root) = shared() else { return };
-    let mut files = Vec::new();
-    let mut stack = vec![root.join("pcap")];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("dir").flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "pcap" || x == "pcapng") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    assert!(files.len() >= 10, "{files:?}");
-    let mut all_full = Vec::new();
-    let mut all_slim = Vec::new();
-    for p in &files {
-        let full = read_capture_file(p).expect("capture reads").events;
-        let mut slim = full.clone();
-        slim.iter_mut().for_each(lateral_pcap::summary::slim);
-        assert_eq!(summarize(&full), summarize(&slim), "{}", p.display());
-        all_full.extend(full);
-        all_slim.extend(slim);
-    }
-    let together = summarize(&all_full);
-    assert!(!together.services.is_empty() && !together.sessions.is_empty());
-    assert_eq!(together, summarize(&all_slim));
-}

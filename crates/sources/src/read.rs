@@ -98,23 +98,23 @@ fn read_source_inner(src: &Source, opts: &ReadOptions, sink: &mut dyn RecordSink
     }
 }
 
-/// A packet capture through `lateral-pcap`: its UDM events go to the sink as ready-made events,
-/// its problems as issues at the frame's byte offset. The capture is streamed.
+/// A packet capture through `lateral-pcap`: its UDM events go to the sink as ready-made events
+/// as soon as the capture hands them on (streamed: memory follows the connections open at
+/// once), its problems as issues at the frame's byte offset.
 fn read_capture(input: impl Read, file: &str, sink: &mut dyn RecordSink) -> Flow {
-    let report = lateral_pcap::read_capture_from(input, file);
-    for i in report.issues {
+    let mut flow = Flow::Continue;
+    let outcome = lateral_pcap::stream_capture(input, file, &mut |e| {
+        flow = sink.udm(e);
+        flow != Flow::Stop
+    });
+    for i in outcome.issues {
         sink.issue(ReadIssue::new(
             file,
             crate::issue::Position::Offset(i.offset),
             format!("frame {}: {}", i.frame, i.message),
         ));
     }
-    for e in report.events {
-        if sink.udm(e) == Flow::Stop {
-            return Flow::Stop;
-        }
-    }
-    Flow::Continue
+    flow
 }
 
 fn read_all(src: &Source) -> std::io::Result<Vec<u8>> {

@@ -27,6 +27,11 @@ impl Default for Pcap {
 }
 
 impl Pcap {
+    /// Let `us` microseconds of capture time pass before the next frame.
+    pub fn wait(&mut self, us: u64) {
+        self.ts_us += us;
+    }
+
     fn frame(&mut self, data: &[u8]) {
         self.ts_us += 1000;
         self.bytes
@@ -90,6 +95,25 @@ impl Conn {
         p.tcp(client, server, c.cseq, c.sseq, 0x10, &[]);
         c
     }
+    /// Both FINs and the last ACK.
+    pub fn close(&mut self, p: &mut Pcap) {
+        p.tcp(self.client, self.server, self.cseq, self.sseq, 0x11, &[]);
+        self.cseq += 1;
+        p.tcp(self.server, self.client, self.sseq, self.cseq, 0x11, &[]);
+        self.sseq += 1;
+        self.ack(p);
+    }
+
+    /// A bare ACK from the client (for example a straggler after the close).
+    pub fn ack(&mut self, p: &mut Pcap) {
+        p.tcp(self.client, self.server, self.cseq, self.sseq, 0x10, &[]);
+    }
+
+    /// A RST from the server.
+    pub fn reset(&mut self, p: &mut Pcap) {
+        p.tcp(self.server, self.client, self.sseq, 0, 0x04, &[]);
+    }
+
     pub fn send(&mut self, p: &mut Pcap, from_client: bool, smb: &[u8]) {
         let mut nb = vec![0u8, 0, 0, 0];
         nb[1..4].copy_from_slice(&(smb.len() as u32).to_be_bytes()[1..4]);
@@ -368,7 +392,7 @@ pub fn psexec_session(
     dns: &str,
     user: &str,
     workstation: &str,
-) {
+) -> Conn {
     let mut c = Conn::open(p, client, (server, 445));
     let sid = 0x4000_0000_0000_0011u64;
     c.send(
@@ -530,6 +554,7 @@ pub fn psexec_session(
         &smb2(8, 0, true, 12, 2, sid, &read_resp(&dce_handle_response(2))),
     );
     c.send(p, true, &smb2(6, 0, false, 13, 2, sid, &close_req(0xbb)));
+    c
 }
 
 /// The PsExec story our users described: 10.0.0.130 (KALI-ATTACK) to SALES-PC (10.0.0.133) as
@@ -539,7 +564,7 @@ pub fn psexec_chain() -> Pcap {
     let attacker = Ipv4Addr::new(10, 0, 0, 130);
     let sales = Ipv4Addr::new(10, 0, 0, 133);
     let marketing = Ipv4Addr::new(10, 0, 0, 131);
-    psexec_session(
+    let _ = psexec_session(
         &mut p,
         (attacker, 50100),
         sales,
@@ -548,7 +573,7 @@ pub fn psexec_chain() -> Pcap {
         "ssales",
         "KALI-ATTACK",
     );
-    psexec_session(
+    let _ = psexec_session(
         &mut p,
         (sales, 50200),
         marketing,
