@@ -4,6 +4,7 @@
 # package: `apt-get install tshark`) and a release build: `cargo build --release -p lateral`.
 #
 #   bench/pcap.sh [WORKDIR] [COPIES]     (defaults /tmp/lateral-pcap-bench, 101: just over 500 MB)
+#   SKIP_TSHARK=1 bench/pcap.sh /tmp/lateral-pcap-bench4 808   (lateral only: memory at 4 GB)
 #
 # Corpus: every shared classic-pcap capture written COPIES times into one file per capture;
 # copy k maps each IPv4 address a.b.c.d to a.b.(c+k mod 256).d (IP header checksums
@@ -84,6 +85,8 @@ rate() { # label, wall seconds, peak KB
 /usr/bin/time -f "%e %M" -o "$WORK/t-lateral" "$BIN" pcap "${FILES[@]}" --format json > "$WORK/lateral.json" 2> "$WORK/lateral.err"
 read -r LW LK < "$WORK/t-lateral"
 rate "lateral pcap (all files)" "$LW" "$LK"
+
+if [ -n "${SKIP_TSHARK:-}" ]; then exit 0; fi # memory-scaling runs: lateral only
 
 # tshark: one run per file, times summed, peak RSS the largest.
 FIELDS=(-e frame.number -e ip.src -e ip.dst -e smb2.cmd -e smb2.tree -e smb2.filename -e smb2.write_length

@@ -18,6 +18,11 @@
 //!
 //! Bad input never panics: every problem is a [`CaptureIssue`] naming the frame and byte
 //! offset, counted in [`CaptureStats`], and reading goes on.
+//!
+//! Memory follows what is open at once, not the size of a capture: [`stream_capture`] reads one
+//! record at a time, ends a connection at its close (or when idle) and hands each event on as
+//! soon as no open connection can still complete an earlier one; [`summary::Summarizer`] sums
+//! events up as they arrive, within stated list limits.
 
 pub mod capture;
 pub mod dcerpc;
