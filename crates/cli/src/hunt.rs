@@ -98,6 +98,15 @@ pub struct HuntArgs {
 }
 
 pub async fn hunt(a: HuntArgs) -> Result<ExitCode> {
+    // `LATERAL_PROFILE=1`: the steps around the hunt itself (its own phases are printed by
+    // `lateral_hunt::run`), for benchmarking.
+    let started = std::time::Instant::now();
+    let profile = std::env::var_os("LATERAL_PROFILE").is_some();
+    let step = |name: &str| {
+        if profile {
+            eprintln!("[profile] cli {name}: {} ms", started.elapsed().as_millis());
+        }
+    };
     if !(a.hours_back.is_finite() && a.hours_back > 0.0) {
         bail!("--hours-back must be a positive number of hours");
     }
@@ -131,6 +140,7 @@ pub async fn hunt(a: HuntArgs) -> Result<ExitCode> {
         user_packs.push((p.display().to_string(), read_pack(p)?));
     }
     let pack = Pack::load(&user_packs)?;
+    step("pack loaded");
     let inventory = a
         .inventory
         .as_deref()
@@ -158,10 +168,12 @@ pub async fn hunt(a: HuntArgs) -> Result<ExitCode> {
         case_id: a.case.clone(),
         inventory,
     };
+    step("engine opened");
     let progress = crate::progress::Progress::start(&engine);
     let report = lateral_hunt::run(&engine, &pack, &req).await;
     progress.finish();
     let report = report?;
+    step("hunt run");
     crate::output::print_issues(&engine.issues());
 
     std::fs::create_dir_all(&a.out)
@@ -195,6 +207,7 @@ pub async fn hunt(a: HuntArgs) -> Result<ExitCode> {
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
         written.push(path);
     }
+    step("reports written");
     let json_only = a.format == [ReportFormat::Json];
     if json_only {
         println!("{json}");

@@ -582,14 +582,29 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
         let t = column(f::EVENT_TIMESTAMP);
         filter = filter.and(t.clone().is_null().or(t.gt_eq(lateral_engine::ts(from))));
     }
-    let mut stream = engine
+    let df = engine
         .context()
         .table(TABLE)
         .await?
         .filter(filter)?
-        .select(select)?
-        .execute_stream()
+        .select(select)?;
+    phase("scan-logical");
+    // Planned as `DataFrame::execute_stream` does (the session's own query planner, so on a
+    // cluster the plan still goes to the scheduler), but with one optimizer pass instead of
+    // three: the filter and projection reach the scan in the first pass, and the further
+    // passes over these ~120 expressions cost ~25 ms of a 0.2 s hunt on small evidence
+    // (measured; the reports are identical).
+    let (mut state, plan) = df.into_parts();
+    state.config_mut().options_mut().optimizer.max_passes = 1;
+    let optimized = state.optimize(&plan)?;
+    phase("scan-optimized");
+    let physical = state
+        .query_planner()
+        .create_physical_plan(&optimized, &state)
         .await?;
+    phase("scan-physical");
+    let mut stream = datafusion::physical_plan::execute_stream(physical, state.task_ctx())?;
+    phase("scan-planned");
     let streamed = stream.schema();
     let mut fold = crate::correlate::PriorFold::default();
     let mut batches = Vec::new();
@@ -635,6 +650,15 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
     // The candidate table is small and in memory: one partition avoids the repartitioning
     // and per-partition start-up that dominate joins over a few thousand rows.
     let local = lateral_engine::session_context(1);
+    // These plans are small and already simple: one optimizer pass does what three did here
+    // (measured: the same plans and results, a third of the planning time).
+    local
+        .state_ref()
+        .write()
+        .config_mut()
+        .options_mut()
+        .optimizer
+        .max_passes = 1;
     let ctx = &local;
 
     phase("scan");
