@@ -3,8 +3,10 @@
 //! dropped and which service created, which shares were used for what, which hosts came next,
 //! then per-session detail with frame numbers and times.
 //!
-//! Built from the UDM events alone (so it works the same on events from several captures).
-//! Rendering as table, JSON or Markdown is the CLI's job; [`render_text`] is a plain helper.
+//! Built from the UDM events alone (so it works the same on events from several captures), one
+//! event at a time ([`Summarizer`]): it keeps what it lists, within stated limits whose
+//! overflow it counts ([`NotListed`]), never the events. Rendering as table, JSON or Markdown
+//! is the CLI's job; [`render_text`] is a plain helper.
 
 use std::collections::{BTreeMap, BTreeSet};
 
