@@ -346,6 +346,22 @@ fn listed<T>(list: &mut Vec<T>, omitted: &mut u64, item: impl FnOnce() -> T) {
     }
 }
 
+/// The entry for `key`, made by `make` while the map holds fewer than `limit` entries; past
+/// it, `None` and the event counted in `omitted`.
+fn capped_entry<'m, K: Ord, V>(
+    map: &'m mut BTreeMap<K, V>,
+    key: K,
+    limit: usize,
+    omitted: &mut u64,
+    make: impl FnOnce(&K) -> V,
+) -> Option<&'m mut V> {
+    if map.len() >= limit && !map.contains_key(&key) {
+        *omitted += 1;
+        return None;
+    }
+    Some(map.entry(key).or_insert_with_key(make))
+}
+
 impl Summarizer {
     /// Take one event into the summary.
     pub fn push(&mut self, e: &UdmEvent) {
@@ -530,23 +546,18 @@ impl Summarizer {
                 self.admin_connects.push(pair);
             }
         }
-        let key = (s(e, f::TARGET_IP), share.to_string());
-        if !self.shares.contains_key(&key) {
-            if self.shares.len() >= MAX_LISTED {
-                self.not_listed.share_uses += 1;
-                return;
-            }
-            self.shares.insert(
-                key.clone(),
-                ShareUse {
-                    share: share.to_string(),
-                    target_ip: key.0.clone(),
-                    first_frame: frame(e),
-                    used_for: Vec::new(),
-                },
-            );
-        }
-        let Some(entry) = self.shares.get_mut(&key) else {
+        let Some(entry) = capped_entry(
+            &mut self.shares,
+            (s(e, f::TARGET_IP), share.to_string()),
+            MAX_LISTED,
+            &mut self.not_listed.share_uses,
+            |(target_ip, share)| ShareUse {
+                share: share.clone(),
+                target_ip: target_ip.clone(),
+                first_frame: frame(e),
+                used_for: Vec::new(),
+            },
+        ) else {
             return;
         };
         let name = e.str(f::TARGET_FILE_PATH).map(|p| {
@@ -603,24 +614,20 @@ impl Summarizer {
             s(e, f::TARGET_IP),
             e.int(f::TARGET_PORT).unwrap_or(0),
         );
-        if !self.sessions.contains_key(&key) {
-            if self.sessions.len() >= MAX_SESSIONS {
-                self.not_listed.session_events += 1;
-                return;
-            }
-            self.sessions.insert(
-                key.clone(),
-                SessionDetail {
-                    protocol: app.to_string(),
-                    client: format!("{}:{}", key.0, key.1),
-                    server: format!("{}:{}", key.2, key.3),
-                    start: time(e),
-                    first_frame: frame(e),
-                    ..Default::default()
-                },
-            );
-        }
-        let Some(entry) = self.sessions.get_mut(&key) else {
+        let Some(entry) = capped_entry(
+            &mut self.sessions,
+            key,
+            MAX_SESSIONS,
+            &mut self.not_listed.session_events,
+            |key| SessionDetail {
+                protocol: app.to_string(),
+                client: format!("{}:{}", key.0, key.1),
+                server: format!("{}:{}", key.2, key.3),
+                start: time(e),
+                first_frame: frame(e),
+                ..Default::default()
+            },
+        ) else {
             return;
         };
         if et_ == et::NETWORK_CONNECTION {
