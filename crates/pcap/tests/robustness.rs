@@ -1,7 +1,7 @@
 //! Bad input never panics: truncated captures, flipped bits, garbage, absurd lengths. Every
 //! problem is reported with a frame and offset, and reading goes on.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use lateral_pcap::{read_capture, summarize};
 
@@ -20,20 +20,7 @@ impl Rng {
 }
 
 fn shared_pcaps() -> Option<Vec<PathBuf>> {
-    let root = std::env::var_os("LATERAL_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    let dir = root.join("pcap");
-    if !dir.is_dir() {
-        if std::env::var("LATERAL_REQUIRE_SHARED").as_deref() == Ok("1") {
-            panic!(
-                "shared data required (LATERAL_REQUIRE_SHARED=1) but not found at {}",
-                root.display()
-            );
-        }
-        eprintln!("skipping: shared data not found at {}", root.display());
-        return None;
-    }
+    let dir = lateral_testdata::shared("pcap")?;
     Some(
         [
             "401trg/20171220_smb_psexec_add_user.pcap",

@@ -2,31 +2,19 @@
 //! `../shared/data` from the repository root (or `LATERAL_SHARED_DATA`); the tests print a note
 //! and pass when it is absent, unless `LATERAL_REQUIRE_SHARED=1`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use lateral_model::{f, vocab::event_type as et, UdmEvent};
 use lateral_pcap::{read_capture_file, summarize, CaptureReport};
 
+/// The shared captures folder (skip or fail by `lateral-testdata`'s rule when absent).
 fn shared() -> Option<PathBuf> {
-    let root = std::env::var_os("LATERAL_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if root.join("pcap").is_dir() {
-        return Some(root);
-    }
-    if std::env::var("LATERAL_REQUIRE_SHARED").as_deref() == Ok("1") {
-        panic!(
-            "shared data required (LATERAL_REQUIRE_SHARED=1) but not found at {}",
-            root.display()
-        );
-    }
-    eprintln!("skipping: shared data not found at {}", root.display());
-    None
+    lateral_testdata::shared("pcap")
 }
 
 fn read(rel: &str) -> Option<CaptureReport> {
     let root = shared()?;
-    let r = read_capture_file(&root.join("pcap").join(rel)).expect("capture reads");
+    let r = read_capture_file(&root.join(rel)).expect("capture reads");
     Some(r)
 }
 

@@ -6,12 +6,12 @@
 mod support;
 
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use lateral_model::{f, vocab::event_type as et, UdmEvent};
 use lateral_pcap::summary::{Summarizer, MAX_DETAIL_LINES, MAX_LINES_PER_SESSION, MAX_SESSIONS};
 use lateral_pcap::{stream_capture, stream_capture_tuned, summarize, CaptureOutcome, Tuning};
-use support::{psexec_session, Pcap};
+use support::{psexec_session, Conn, Pcap};
 
 const ATTACKER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 130);
 
@@ -19,19 +19,24 @@ fn target(i: u16) -> Ipv4Addr {
     Ipv4Addr::new(10, 1, (i / 250) as u8, (i % 250) as u8 + 1)
 }
 
+/// PsExec session `i`: from the attacker's port 40 000 + `i` to [`target`]`(i)`.
+fn session(p: &mut Pcap, i: u16) -> Conn {
+    psexec_session(
+        p,
+        (ATTACKER, 40_000 + i),
+        target(i),
+        "SALES-PC",
+        "SALES-PC.local",
+        "ssales",
+        "KALI-ATTACK",
+    )
+}
+
 /// `n` PsExec sessions one after the other, `gap_us` apart, closed or left open.
 fn sessions(n: u16, close: bool, gap_us: u64) -> Pcap {
     let mut p = Pcap::default();
     for i in 0..n {
-        let mut c = psexec_session(
-            &mut p,
-            (ATTACKER, 40_000 + i),
-            target(i),
-            "SALES-PC",
-            "SALES-PC.local",
-            "ssales",
-            "KALI-ATTACK",
-        );
+        let mut c = session(&mut p, i);
         if close {
             c.close(&mut p);
         }
@@ -95,7 +100,7 @@ fn connections_end_when_they_close() {
 #[test]
 fn a_straggler_after_the_close_is_counted_not_taken_for_a_new_connection() {
     let mut p = Pcap::default();
-    let mut c = psexec_session(&mut p, (ATTACKER, 40_000), target(0), "A", "A", "u", "W");
+    let mut c = session(&mut p, 0);
     c.close(&mut p);
     p.wait(30_000_000);
     c.ack(&mut p);
@@ -108,10 +113,10 @@ fn a_straggler_after_the_close_is_counted_not_taken_for_a_new_connection() {
 #[test]
 fn a_new_syn_after_the_close_is_a_new_connection() {
     let mut p = Pcap::default();
-    let mut c = psexec_session(&mut p, (ATTACKER, 40_000), target(0), "A", "A", "u", "W");
+    let mut c = session(&mut p, 0);
     c.close(&mut p);
     p.wait(30_000_000);
-    let _ = psexec_session(&mut p, (ATTACKER, 40_000), target(0), "A", "A", "u", "W");
+    let _ = session(&mut p, 0);
     let (events, out) = read(&p.bytes, Tuning::default());
     assert_eq!(out.stats.frames_after_close, 0);
     assert_eq!(connections(&events).len(), 2);
@@ -128,33 +133,20 @@ fn a_new_syn_after_the_close_is_a_new_connection() {
 #[test]
 fn a_reset_ends_a_connection() {
     let mut p = Pcap::default();
-    let mut c = psexec_session(&mut p, (ATTACKER, 40_000), target(0), "A", "A", "u", "W");
+    let mut c = session(&mut p, 0);
     c.reset(&mut p);
     p.wait(30_000_000);
-    let _ = psexec_session(&mut p, (ATTACKER, 40_001), target(1), "B", "B", "u", "W");
+    let _ = session(&mut p, 1);
     let (events, out) = read(&p.bytes, Tuning::default());
     assert_eq!(out.stats.peak_flows, 1, "{:?}", out.stats);
     assert_eq!(connections(&events).len(), 2);
 }
 
+/// Every shared capture; none (the synthetic captures only) when the shared data is absent.
 fn shared_pcaps() -> Vec<PathBuf> {
-    let root = std::env::var_os("LATERAL_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    let dir = root.join("pcap");
-    if !dir.is_dir() {
-        if std::env::var("LATERAL_REQUIRE_SHARED").as_deref() == Ok("1") {
-            panic!(
-                "shared data required (LATERAL_REQUIRE_SHARED=1) but not found at {}",
-                root.display()
-            );
-        }
-        eprintln!(
-            "shared data not found at {}: synthetic captures only",
-            root.display()
-        );
+    let Some(dir) = lateral_testdata::shared("pcap") else {
         return Vec::new();
-    }
+    };
     let mut files = Vec::new();
     let mut stack = vec![dir];
     while let Some(d) = stack.pop() {
