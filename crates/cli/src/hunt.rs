@@ -98,15 +98,9 @@ pub struct HuntArgs {
 }
 
 pub async fn hunt(a: HuntArgs) -> Result<ExitCode> {
-    // `LATERAL_PROFILE=1`: the steps around the hunt itself (its own phases are printed by
-    // `lateral_hunt::run`), for benchmarking.
-    let started = std::time::Instant::now();
-    let profile = std::env::var_os("LATERAL_PROFILE").is_some();
-    let step = |name: &str| {
-        if profile {
-            eprintln!("[profile] cli {name}: {} ms", started.elapsed().as_millis());
-        }
-    };
+    // The steps around the hunt itself (its own phases are marked by `lateral_hunt::run`).
+    let profile = lateral_hunt::Profile::new("cli ");
+    let step = |name: &str| profile.mark(name);
     if !(a.hours_back.is_finite() && a.hours_back > 0.0) {
         bail!("--hours-back must be a positive number of hours");
     }

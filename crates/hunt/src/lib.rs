@@ -25,7 +25,7 @@ pub mod time;
 
 pub use findings::{Finding, FindingKind};
 pub use pack::{Pack, PackFile, Severity};
-pub use run::{run, HuntReport, HuntRequest};
+pub use run::{run, HuntReport, HuntRequest, Profile};
 
 /// Hunt errors.
 #[derive(Debug, thiserror::Error)]

@@ -532,16 +532,40 @@ fn fill_parent_images(batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, Hun
     Ok(out)
 }
 
+/// `LATERAL_PROFILE=1` prints, on stderr, the milliseconds from its start to each mark: the
+/// phases of the hunt and the steps around it, for benchmarking.
+pub struct Profile {
+    started: Instant,
+    on: bool,
+    label: &'static str,
+}
+
+impl Profile {
+    /// Marks printed as `[profile] {label}{name}: N ms`.
+    pub fn new(label: &'static str) -> Profile {
+        Profile {
+            started: Instant::now(),
+            on: std::env::var_os("LATERAL_PROFILE").is_some(),
+            label,
+        }
+    }
+
+    pub fn mark(&self, name: &str) {
+        if self.on {
+            eprintln!(
+                "[profile] {}{name}: {} ms",
+                self.label,
+                self.started.elapsed().as_millis()
+            );
+        }
+    }
+}
+
 /// Run the hunt over an opened engine.
 pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<HuntReport, HuntError> {
     let started = Instant::now();
-    // `LATERAL_PROFILE=1` prints how long each phase took (stderr), for benchmarking.
-    let profile = std::env::var_os("LATERAL_PROFILE").is_some();
-    let phase = |name: &str| {
-        if profile {
-            eprintln!("[profile] {name}: {} ms", started.elapsed().as_millis());
-        }
-    };
+    let profile = Profile::new("");
+    let phase = |name: &str| profile.mark(name);
     let started_wall = chrono::Utc::now();
     let scope_query = match &req.scope {
         Some(s) if !s.trim().is_empty() => {
