@@ -3,7 +3,7 @@
 //! session whose plans run on that cluster.
 
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
@@ -136,21 +136,21 @@ pub async fn cluster(a: ClusterArgs) -> Result<ExitCode> {
 }
 
 /// The engine over `store` with its plans running on the cluster at `url`.
-pub async fn open_remote(url: &str, paths: &[PathBuf], store: Option<&Path>) -> Result<Engine> {
+pub async fn open_remote(url: &str, paths: &[PathBuf], store: Option<&str>) -> Result<Engine> {
     let Some(store) = store else {
-        bail!("--engine {url} runs queries over an event store: give --store DIR (a store every executor can read at the same path; `lateral ingest PATH... --store DIR` writes one)");
+        bail!("--engine {url} runs queries over an event store: give --store DIR or --store s3://BUCKET/PREFIX (a store every executor can read at the same path or URL; `lateral ingest PATH... --store DIR` writes one, `lateral store push DIR s3://...` copies it to a bucket)");
     };
     if !paths.is_empty() {
         bail!(
-            "--engine {url} reads only the store: evidence paths ({}) are read by this process and cannot run on the cluster; ingest them first (`lateral ingest PATH... --store {}`)",
+            "--engine {url} reads only the store: evidence paths ({}) are read by this process and cannot run on the cluster; ingest them first (`lateral ingest PATH... --store DIR`)",
             paths
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect::<Vec<_>>()
                 .join(", "),
-            store.display()
         );
     }
+    let snapshot = lateral_engine::open_snapshot(store).await?;
     let ctx = lateral_cluster::remote_context(url, lateral_cluster::DEFAULT_PARTITIONS).await?;
-    Engine::open_store_on(store, ctx).context("cannot open the store")
+    Ok(Engine::open_store_on(snapshot, ctx)?)
 }

@@ -44,10 +44,12 @@ pub struct HuntArgs {
     #[arg(required_unless_present = "store")]
     paths: Vec<PathBuf>,
     /// Event store written by `lateral ingest`, hunted with (or instead of) the paths.
-    #[arg(long, value_name = "DIR")]
-    store: Option<PathBuf>,
+    /// A folder, or an S3-compatible bucket as s3://BUCKET/PREFIX (credentials and endpoint
+    /// from the AWS_* environment variables; see docs/store.md).
+    #[arg(long, value_name = "DIR|URL")]
+    store: Option<String>,
     /// Run the hunt's scan on a Ballista cluster (`lateral cluster`) (the rest of the hunt runs here);
-    /// needs --store DIR at a path every executor can read.
+    /// needs --store at a path (or bucket) every executor can read.
     #[arg(long, value_name = "df://HOST:PORT", requires = "store")]
     engine: Option<String>,
     /// Hours of evidence to hunt, ending at the latest event.

@@ -52,7 +52,7 @@ enum Command {
     /// Normalise evidence into the persistent Parquet event store (idempotent).
     #[command(after_help = store::INGEST_EXAMPLES)]
     Ingest(store::IngestArgs),
-    /// What the event store holds, merging its small files, retention.
+    /// What the event store holds, merging its small files, retention, copying it to a bucket.
     #[command(after_help = store::STORE_EXAMPLES)]
     Store(store::StoreArgs),
     /// Search evidence with a UDM query (Google SecOps syntax or the runbook dialect).
@@ -230,10 +230,12 @@ struct SearchArgs {
     #[arg(required_unless_present = "store")]
     paths: Vec<PathBuf>,
     /// Event store written by `lateral ingest`, searched with (or instead of) the paths.
-    #[arg(long, value_name = "DIR")]
-    store: Option<PathBuf>,
+    /// A folder, or an S3-compatible bucket as s3://BUCKET/PREFIX (credentials and endpoint
+    /// from the AWS_* environment variables; see docs/store.md).
+    #[arg(long, value_name = "DIR|URL")]
+    store: Option<String>,
     /// Run the query on a Ballista cluster (`lateral cluster`) instead of in this process;
-    /// needs --store DIR at a path every executor can read.
+    /// needs --store at a path (or bucket) every executor can read.
     #[arg(long, value_name = "df://HOST:PORT", requires = "store")]
     engine: Option<String>,
     /// The UDM query.
@@ -263,10 +265,12 @@ struct SqlArgs {
     #[arg(required = true, num_args = 1.., value_name = "PATH... SQL")]
     args: Vec<String>,
     /// Event store written by `lateral ingest`, queried with (or instead of) the paths.
-    #[arg(long, value_name = "DIR")]
-    store: Option<PathBuf>,
+    /// A folder, or an S3-compatible bucket as s3://BUCKET/PREFIX (credentials and endpoint
+    /// from the AWS_* environment variables; see docs/store.md).
+    #[arg(long, value_name = "DIR|URL")]
+    store: Option<String>,
     /// Run the query on a Ballista cluster (`lateral cluster`) instead of in this process;
-    /// needs --store DIR at a path every executor can read.
+    /// needs --store at a path (or bucket) every executor can read.
     #[arg(long, value_name = "df://HOST:PORT", requires = "store")]
     engine: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -284,10 +288,12 @@ struct StatsArgs {
     #[arg(required_unless_present = "store")]
     paths: Vec<PathBuf>,
     /// Event store written by `lateral ingest`, described with (or instead of) the paths.
-    #[arg(long, value_name = "DIR")]
-    store: Option<PathBuf>,
+    /// A folder, or an S3-compatible bucket as s3://BUCKET/PREFIX (credentials and endpoint
+    /// from the AWS_* environment variables; see docs/store.md).
+    #[arg(long, value_name = "DIR|URL")]
+    store: Option<String>,
     /// Run the query on a Ballista cluster (`lateral cluster`) instead of in this process;
-    /// needs --store DIR at a path every executor can read.
+    /// needs --store at a path (or bucket) every executor can read.
     #[arg(long, value_name = "df://HOST:PORT", requires = "store")]
     engine: Option<String>,
     #[arg(long, value_enum, default_value_t = StatsFormat::Table)]
@@ -338,7 +344,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Hunt(a) => hunt::hunt(a).await,
         Command::Simulate(a) => simulate(a),
         Command::Ingest(a) => store::ingest(a),
-        Command::Store(a) => store::store(a),
+        Command::Store(a) => store::store(a).await,
         Command::Search(a) => search(a).await,
         Command::Sql(a) => sql(a).await,
         Command::Stats(a) => stats(a).await,
@@ -375,7 +381,7 @@ fn parse_fields(names: &[String]) -> Result<Vec<Field>> {
 /// readable at all (exit status 2).
 async fn open_engine(
     paths: &[PathBuf],
-    store: Option<&std::path::Path>,
+    store: Option<&str>,
     cluster: Option<&str>,
 ) -> Result<std::result::Result<Engine, ExitCode>> {
     if let Some(url) = cluster {
@@ -384,7 +390,9 @@ async fn open_engine(
     if paths.is_empty() && store.is_none() {
         bail!("give evidence paths, --store DIR, or both");
     }
-    let engine = Engine::open_with_store(paths, store).context("cannot open the evidence")?;
+    let engine = Engine::open_with_store(paths, store)
+        .await
+        .context("cannot open the evidence")?;
     if engine.sources().is_empty() && engine.store().is_none() {
         output::print_issues(&engine.issues());
         eprintln!("error: no readable evidence under the given paths");
@@ -394,20 +402,12 @@ async fn open_engine(
 }
 
 #[cfg(feature = "cluster")]
-async fn open_remote(
-    url: &str,
-    paths: &[PathBuf],
-    store: Option<&std::path::Path>,
-) -> Result<Engine> {
+async fn open_remote(url: &str, paths: &[PathBuf], store: Option<&str>) -> Result<Engine> {
     cluster::open_remote(url, paths, store).await
 }
 
 #[cfg(not(feature = "cluster"))]
-async fn open_remote(
-    url: &str,
-    _paths: &[PathBuf],
-    _store: Option<&std::path::Path>,
-) -> Result<Engine> {
+async fn open_remote(url: &str, _paths: &[PathBuf], _store: Option<&str>) -> Result<Engine> {
     bail!("--engine {url}: this lateral was built without the `cluster` feature (cargo build --features cluster)")
 }
 

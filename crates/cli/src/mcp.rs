@@ -34,10 +34,12 @@ pub struct McpArgs {
     #[arg(long, value_name = "PATH")]
     evidence: Vec<PathBuf>,
     /// Event store written by `lateral ingest`, read with (or instead of) --evidence.
-    #[arg(long, value_name = "DIR")]
-    store: Option<PathBuf>,
-    /// Run every tool's queries on a Ballista cluster (`lateral cluster`) over --store DIR (a
-    /// path every executor can read) instead of holding the events in this process.
+    /// A folder, or an S3-compatible bucket as s3://BUCKET/PREFIX (credentials and endpoint
+    /// from the AWS_* environment variables; see docs/store.md).
+    #[arg(long, value_name = "DIR|URL")]
+    store: Option<String>,
+    /// Run every tool's queries on a Ballista cluster (`lateral cluster`) over --store (a
+    /// path or bucket every executor can read) instead of holding the events in this process.
     #[arg(long, value_name = "df://HOST:PORT", requires = "store")]
     engine: Option<String>,
     /// Case database; default: $LATERAL_DB, else ~/.local/share/lateral/cases.db.
@@ -84,10 +86,7 @@ pub async fn mcp(a: McpArgs) -> Result<ExitCode> {
     if let Some(url) = &a.engine {
         eprintln!(
             "lateral mcp: queries run on the cluster at {url} over the store {}; cases in {}",
-            a.store
-                .as_deref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
+            a.store.as_deref().unwrap_or_default(),
             config.db.display()
         );
     } else {

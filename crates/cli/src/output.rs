@@ -90,7 +90,7 @@ fn read_summary(engine: &Engine) -> Value {
     });
     if let Some(store) = engine.store() {
         doc["store"] = json!({
-            "path": store.root().display().to_string(),
+            "path": store.location(),
             "generation": store.manifest().generation,
             "files": store.manifest().files.len(),
             "events": store.manifest().rows(),

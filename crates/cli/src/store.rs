@@ -1,4 +1,4 @@
-//! `lateral ingest` and `lateral store stats|compact|expire`: argument handling, progress and
+//! `lateral ingest` and `lateral store stats|compact|expire|push`: argument handling, progress and
 //! output for the Parquet event store (`lateral-store`).
 
 use std::io::IsTerminal;
@@ -29,10 +29,16 @@ pub const STORE_EXAMPLES: &str = "Examples:
   lateral store stats --store ./store --format json
   lateral store compact --store ./store
   lateral store expire --before 2025-06-01 --store ./store
+  AWS_ENDPOINT_URL=http://minio:9000 lateral store push --store ./store s3://hunts/acme
+  lateral store stats --store s3://hunts/acme
 
 stats reads only the manifest; compact merges the small files of each partition; expire drops
 every day before the date. Both publish through the manifest, then delete the files they
-replaced.";
+replaced. push mirrors a local store to an S3-compatible bucket (data files first, the
+manifest last, then the objects it no longer lists are deleted), so every command's --store
+(and a cluster's executors) can read it there. Bucket access comes from the usual AWS_*
+environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
+AWS_ENDPOINT_URL); see docs/store.md.";
 
 #[derive(Args, Debug)]
 pub struct IngestArgs {
@@ -67,8 +73,9 @@ enum StoreAction {
     /// Events by day, host and source; files and size on disk (from the manifest).
     #[command(after_help = STORE_EXAMPLES)]
     Stats {
-        #[arg(long, value_name = "DIR")]
-        store: PathBuf,
+        /// The store: a folder or s3://BUCKET/PREFIX.
+        #[arg(long, value_name = "DIR|URL")]
+        store: String,
         #[arg(long, value_enum, default_value_t = StatsFormat::Table)]
         format: StatsFormat,
     },
@@ -86,6 +93,26 @@ enum StoreAction {
         #[arg(long, value_name = "DIR")]
         store: PathBuf,
     },
+    /// Copy a local store to an S3-compatible bucket (or bring a copy there up to date).
+    #[command(after_help = STORE_EXAMPLES)]
+    Push {
+        /// The local store folder.
+        #[arg(long, value_name = "DIR")]
+        store: PathBuf,
+        /// Where to: s3://BUCKET/PREFIX.
+        #[arg(value_name = "URL")]
+        dest: String,
+    },
+}
+
+/// Writing commands work on a folder: say so plainly when given a URL.
+fn local_only(store: &std::path::Path, what: &str) -> Result<()> {
+    if let Some(s) = store.to_str().filter(|s| s.contains("://")) {
+        anyhow::bail!(
+            "{s}: {what} writes a store in a local folder; run it on the local store, then `lateral store push --store DIR {s}`"
+        );
+    }
+    Ok(())
 }
 
 fn on_wait(msg: &str) {
@@ -93,6 +120,7 @@ fn on_wait(msg: &str) {
 }
 
 pub fn ingest(a: IngestArgs) -> Result<ExitCode> {
+    local_only(&a.store, "ingest")?;
     let mut opts = lateral_store::IngestOptions {
         round_bytes: a.round_mib.max(1) * 1024 * 1024,
         ..Default::default()
@@ -155,17 +183,18 @@ pub fn ingest(a: IngestArgs) -> Result<ExitCode> {
     })
 }
 
-pub fn store(a: StoreArgs) -> Result<ExitCode> {
+pub async fn store(a: StoreArgs) -> Result<ExitCode> {
     match a.action {
         StoreAction::Stats { store, format } => {
-            let s = lateral_store::stats(&store)?;
+            let snapshot = lateral_engine::open_snapshot(&store).await?;
+            let s = lateral_store::stats_of(snapshot.manifest());
             if format == StatsFormat::Json {
                 println!("{}", serde_json::to_string_pretty(&s)?);
                 return Ok(ExitCode::SUCCESS);
             }
             println!(
                 "{}: {} events in {} file(s), {} on disk, {} source(s), generation {}",
-                store.display(),
+                snapshot.location(),
                 s.events,
                 s.files,
                 human_bytes(s.bytes),
@@ -197,6 +226,7 @@ pub fn store(a: StoreArgs) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         StoreAction::Compact { store } => {
+            local_only(&store, "compact")?;
             let s = lateral_store::compact(&store, &mut |m| on_wait(m))?;
             println!(
                 "compacted {} partition(s): {} file(s) into {} ({} events); generation {}",
@@ -205,6 +235,7 @@ pub fn store(a: StoreArgs) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         StoreAction::Expire { before, store } => {
+            local_only(&store, "expire")?;
             let date = chrono::NaiveDate::parse_from_str(before.trim(), "%Y-%m-%d")
                 .with_context(|| format!("--before {before:?}: expected a date YYYY-MM-DD"))?;
             let s = lateral_store::expire(&store, date, &mut |m| on_wait(m))?;
@@ -218,6 +249,35 @@ pub fn store(a: StoreArgs) -> Result<ExitCode> {
             for d in &s.days {
                 println!("  {d}");
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        StoreAction::Push { store, dest } => {
+            local_only(&store, "push")?;
+            let lateral_store::Location::Object(root) = lateral_store::Location::parse(&dest)?
+            else {
+                anyhow::bail!("{dest}: push copies a store to a bucket: give s3://BUCKET/PREFIX");
+            };
+            let verbose = std::io::stderr().is_terminal();
+            let s = lateral_store::push(&store, &root, &mut |m| {
+                if verbose {
+                    eprintln!("{m}");
+                }
+            })
+            .await
+            .with_context(|| format!("cannot push {} to {dest}", store.display()))?;
+            println!(
+                "pushed {} to {}: {} file(s) uploaded ({}), {} already there, {} object(s) no longer listed deleted; generation {} (was {})",
+                store.display(),
+                root.url(),
+                s.files_uploaded,
+                human_bytes(s.bytes_uploaded),
+                s.files_present,
+                s.objects_deleted,
+                s.generation,
+                s.previous_generation
+                    .map(|g| g.to_string())
+                    .unwrap_or_else(|| "none".into())
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

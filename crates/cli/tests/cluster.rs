@@ -56,6 +56,11 @@ struct Cluster {
 
 impl Cluster {
     fn start(dir: &Path) -> Cluster {
+        Self::start_with_env(dir, &[])
+    }
+
+    /// With extra environment variables for every process (e.g. an S3 endpoint).
+    fn start_with_env(dir: &Path, env: &[(String, String)]) -> Cluster {
         let ports = free_ports(5);
         let spawn = |args: &[String], log: &str| -> Child {
             let log = std::fs::File::create(dir.join(log)).expect("log file");
@@ -63,6 +68,7 @@ impl Cluster {
             Command::new(env!("CARGO_BIN_EXE_lateral"))
                 .args(args)
                 .env("RUST_LOG", "warn")
+                .envs(env.iter().map(|(k, v)| (k, v)))
                 .stdin(Stdio::null())
                 .stdout(log)
                 .stderr(err)
@@ -265,6 +271,83 @@ fn cluster_answers_like_the_embedded_engine() {
             "hunt report {window:?} differs on the cluster"
         );
     }
+}
+
+/// A store in an S3-compatible bucket (moto's server): the scheduler and executors reach it
+/// from their own environment, and `search`, `sql` and `hunt` through the cluster answer as
+/// the embedded engine over the local folder the bucket was pushed from.
+#[test]
+fn cluster_reads_a_store_in_a_bucket() {
+    let Some(s3) = S3::start("lateral-cluster") else {
+        return;
+    };
+    let env = s3.env();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let psexec = simulate(&["--scenario", "psexec-chain"], &dir.path().join("psexec"));
+    let fleet = simulate(&["--events", "20000"], &dir.path().join("fleet"));
+    let store = dir.path().join("store");
+    run_ok(&[
+        "ingest".into(),
+        s(&psexec),
+        s(&fleet),
+        "--store".into(),
+        s(&store),
+    ]);
+    let url = s3.url("fleet");
+    run_ok_env(
+        &[
+            "store".into(),
+            "push".into(),
+            "--store".into(),
+            s(&store),
+            url.clone(),
+        ],
+        &env,
+    );
+    let cluster = Cluster::start_with_env(dir.path(), &env);
+    let remote = |parts: &[&str]| -> Value {
+        let mut a: Vec<String> = parts.iter().map(|p| p.to_string()).collect();
+        a.extend([
+            "--store".into(),
+            url.clone(),
+            "--engine".into(),
+            cluster.url.clone(),
+        ]);
+        run_ok_env(&a, &env).json()
+    };
+    for q in QUERIES {
+        let local = search(&store, None, q, &["--all-time"]);
+        let mut far = remote(&["search", "--format", "json", "--query", q, "--all-time"]);
+        far.as_object_mut().map(|o| o.remove("read"));
+        assert_eq!(
+            local, far,
+            "search {q} differs on the cluster over the bucket"
+        );
+    }
+    for st in STATEMENTS {
+        let local = sql(&store, None, st);
+        let far = remote(&["sql", st, "--format", "json"])["rows"].clone();
+        assert_eq!(
+            local, far,
+            "sql {st} differs on the cluster over the bucket"
+        );
+    }
+    let local = hunt(&store, None, &dir.path().join("r1"), &["--all-time"]);
+    let out = s(&dir.path().join("r2"));
+    let far = scrub_timings(
+        remote(&["hunt", "--format", "json", "--out", &out, "--all-time"]),
+        &["generated", "started"],
+    );
+    assert!(
+        local["findings"].as_array().is_some_and(|f| !f.is_empty()),
+        "no findings"
+    );
+    let folder = s(&std::fs::canonicalize(&store).expect("canonical"));
+    assert_eq!(
+        local,
+        relocate(far, &url, &folder),
+        "the hunt report differs on the cluster over the bucket"
+    );
 }
 
 /// Start `lateral mcp ARGS...` over stdio, initialise, call each tool in turn and return the

@@ -5,7 +5,8 @@
 //! ([`run_executor`]) inside the `lateral` binary with lateral's UDM query functions
 //! (`lateral_query::udfs()`) registered on both, and builds the client session
 //! ([`remote_context`]) that sends the engine's logical plans to a scheduler given as
-//! `df://HOST:PORT`.
+//! `df://HOST:PORT`. The scheduler and executors reach stores held in S3-compatible buckets
+//! through `lateral_store::ObjectStores`, configured from their own `AWS_*` environment.
 //!
 //! It must not build queries, register tables or decide what a query means: the engine
 //! (`lateral-engine`) plans over whatever `SessionContext` it is given, and the same logical
@@ -24,6 +25,7 @@ use ballista_scheduler::cluster::{BallistaCluster, ClusterStateEvent};
 use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::{create_scheduler, start_grpc_service};
 use ballista_scheduler::scheduler_server::SchedulerServer;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::execution::FunctionRegistry;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -157,12 +159,21 @@ fn register_udfs(registry: &mut dyn FunctionRegistry) -> Result<(), ClusterError
 /// Start a scheduler listening on `bind`; runs until the process ends.
 pub async fn run_scheduler(bind: SocketAddr) -> Result<(), ClusterError> {
     let host = bind.ip().to_string();
+    let object_stores = Arc::new(lateral_store::ObjectStores::new());
     let mut config = SchedulerConfig::default()
         .with_hostname(host.clone())
         .with_port(bind.port())
         .with_enable_embedded_flight_proxy(false)
-        .with_override_session_builder(Arc::new(|cfg: SessionConfig| {
-            let mut state = ballista_core::utils::default_session_builder(cfg)?;
+        .with_override_session_builder(Arc::new(move |cfg: SessionConfig| {
+            let state = ballista_core::utils::default_session_builder(cfg)?;
+            // Planning lists and reads the footers of the store's files: the scheduler must
+            // reach the buckets too.
+            let runtime = RuntimeEnvBuilder::new()
+                .with_object_store_registry(object_stores.clone())
+                .build()?;
+            let mut state = SessionStateBuilder::new_from_existing(state)
+                .with_runtime_env(Arc::new(runtime))
+                .build();
             for udf in lateral_query::udfs() {
                 state.register_udf(Arc::new(udf))?;
             }
@@ -301,6 +312,17 @@ pub async fn run_executor(opts: ExecutorOptions) -> Result<(), ClusterError> {
             .scalar_functions
             .insert(udf.name().to_string(), Arc::new(udf));
     }
+    // Tasks read the store's files: from a shared folder, or from S3-compatible buckets
+    // through one registry (a client per bucket, from this process's AWS_* environment).
+    let object_stores = Arc::new(lateral_store::ObjectStores::new());
+    let spill_dir = work_dir.clone();
+    let runtime: ballista_core::RuntimeProducer = Arc::new(move |_cfg: &SessionConfig| {
+        let runtime = RuntimeEnvBuilder::new()
+            .with_temp_file_path(spill_dir.clone())
+            .with_object_store_registry(object_stores.clone())
+            .build()?;
+        Ok(Arc::new(runtime))
+    });
     let c = ExecutorProcessConfig {
         bind_host: opts.bind.to_string(),
         external_host: Some(opts.external_host.clone()),
@@ -313,6 +335,7 @@ pub async fn run_executor(opts: ExecutorOptions) -> Result<(), ClusterError> {
         job_data_clean_up_interval_seconds: 60,
         executor_heartbeat_interval_seconds: HEARTBEAT_SECONDS,
         override_function_registry: Some(Arc::new(registry)),
+        override_runtime_producer: Some(runtime),
         ..ExecutorProcessConfig::default()
     };
     start_executor_process(Arc::new(c)).await?;

@@ -16,7 +16,7 @@ pub mod window;
 pub use inventory::{inventory, Coverage, Inventory, Span};
 pub use scan::{CoverageCount, CoverageKey, EvidenceTable, ReportedIssue, ScanStats};
 pub use session::{
-    and_window, column, session_context, ts, Engine, EngineError, Held, SearchRequest,
-    SearchResult, TABLE,
+    and_window, column, open_snapshot, session_context, ts, Engine, EngineError, Held,
+    SearchRequest, SearchResult, TABLE,
 };
 pub use window::{format_micros, parse_time, Anchor, Window, WindowSpec};

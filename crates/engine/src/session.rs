@@ -14,18 +14,30 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::{Column, ScalarValue};
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{Expr, SortExpr};
 use datafusion::prelude::{lit, SessionConfig, SessionContext};
 use futures::StreamExt;
 use lateral_model::{f, Field};
 use lateral_sources::{discover, ReadIssue, Source};
-use lateral_store::Snapshot;
+use lateral_store::{Location, Snapshot};
 
 use crate::scan::{EvidenceTable, ReportedIssue, ScanStats};
 use crate::window::{Window, WindowSpec};
 
 /// Name of the evidence table in SQL.
 pub const TABLE: &str = "events";
+
+/// Read the manifest of the store at `location` (a folder or `s3://BUCKET/PREFIX`).
+pub async fn open_snapshot(location: &str) -> Result<Snapshot, EngineError> {
+    let cannot =
+        |e: lateral_store::StoreError| EngineError::Input(format!("cannot open the store: {e}"));
+    Location::parse(location)
+        .map_err(cannot)?
+        .snapshot()
+        .await
+        .map_err(cannot)
+}
 
 /// Engine errors.
 #[derive(Debug, thiserror::Error)]
@@ -43,7 +55,16 @@ pub fn session_context(partitions: usize) -> SessionContext {
     let config = SessionConfig::new()
         .with_target_partitions(partitions.max(1))
         .with_information_schema(true);
-    let ctx = SessionContext::new_with_config(config);
+    // Stores in S3-compatible buckets are reached through the registry (the `AWS_*`
+    // environment); building the runtime cannot fail with this configuration, but if it
+    // ever did, the default runtime still reads local stores.
+    let ctx = match RuntimeEnvBuilder::new()
+        .with_object_store_registry(Arc::new(lateral_store::ObjectStores::new()))
+        .build()
+    {
+        Ok(runtime) => SessionContext::new_with_config_rt(config, Arc::new(runtime)),
+        Err(_) => SessionContext::new_with_config(config),
+    };
     for udf in lateral_query::udfs() {
         ctx.register_udf(udf);
     }
@@ -109,35 +130,39 @@ impl Engine {
         Self::from_sources(sources, issues)
     }
 
-    /// Discover the evidence under `paths` (may be empty) and open the store at `store`
-    /// (when given); table `events` is the evidence, the store, or the union of both.
-    pub fn open_with_store(
+    /// Discover the evidence under `paths` (may be empty) and open the store at `store` (a
+    /// folder or an `s3://BUCKET/PREFIX` URL, when given); table `events` is the evidence,
+    /// the store, or the union of both.
+    pub async fn open_with_store(
         paths: &[PathBuf],
-        store: Option<&std::path::Path>,
+        store: Option<&str>,
+    ) -> Result<Engine, EngineError> {
+        let snapshot = match store {
+            Some(s) => Some(open_snapshot(s).await?),
+            None => None,
+        };
+        Self::open_with_snapshot(paths, snapshot)
+    }
+
+    /// [`Engine::open_with_store`] with the store's snapshot already read.
+    pub fn open_with_snapshot(
+        paths: &[PathBuf],
+        snapshot: Option<Snapshot>,
     ) -> Result<Engine, EngineError> {
         let (sources, issues) = if paths.is_empty() {
             (Vec::new(), Vec::new())
         } else {
             discover(paths)
         };
-        let snapshot = store
-            .map(Snapshot::open)
-            .transpose()
-            .map_err(|e| EngineError::Input(format!("cannot open the store: {e}")))?;
         Self::build(sources, issues, snapshot, None)
     }
 
-    /// Open the store at `store` as table `events` on a session made elsewhere, e.g. one whose
+    /// Open a store snapshot as table `events` on a session made elsewhere, e.g. one whose
     /// plans run on a cluster (`lateral-cluster`). Only the store can be read this way: its
     /// snapshot is a plain Parquet listing table any DataFusion executor can run, whereas the
     /// evidence scan is a provider of this process. The session must have lateral's query
     /// functions registered.
-    pub fn open_store_on(
-        store: &std::path::Path,
-        ctx: SessionContext,
-    ) -> Result<Engine, EngineError> {
-        let snapshot = Snapshot::open(store)
-            .map_err(|e| EngineError::Input(format!("cannot open the store: {e}")))?;
+    pub fn open_store_on(snapshot: Snapshot, ctx: SessionContext) -> Result<Engine, EngineError> {
         Self::build(Vec::new(), Vec::new(), Some(snapshot), Some(ctx))
     }
 
@@ -181,6 +206,10 @@ impl Engine {
                     })
                     .collect();
                 stats.seed(m.time_range(), &coverage);
+                if let Some(o) = snapshot.object_root() {
+                    // Read the bucket with the very client the manifest came through.
+                    ctx.register_object_store(&o.bucket_url(), o.store().clone());
+                }
                 let stored = snapshot
                     .table()
                     .map_err(|e| EngineError::Input(format!("cannot open the store: {e}")))?;

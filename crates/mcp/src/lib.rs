@@ -62,8 +62,9 @@ pub struct Config {
     /// Evidence files or folders, read once at start-up; tools taking paths are confined to
     /// them.
     pub evidence: Vec<PathBuf>,
-    /// A Parquet event store (`lateral ingest`) read with the evidence, if any.
-    pub store: Option<PathBuf>,
+    /// A Parquet event store (`lateral ingest`) read with the evidence, if any: a folder or
+    /// an `s3://BUCKET/PREFIX` URL.
+    pub store: Option<String>,
     /// The case database.
     pub db: PathBuf,
     /// Local IOC lists (CSV) behind `get_ioc_matches`.
@@ -116,7 +117,7 @@ impl State {
             Some(engine) => (engine, lateral_engine::Held::default()),
             None => {
                 let mut engine =
-                    Engine::open_with_store(&config.evidence, config.store.as_deref())?;
+                    Engine::open_with_store(&config.evidence, config.store.as_deref()).await?;
                 // The original records stay available (queries on lateral.raw, CSV export,
                 // include_raw) unless --no-raw; BENCHMARKS.md says what they cost.
                 let held = engine.hold_in_memory(!config.no_raw).await?;

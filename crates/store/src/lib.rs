@@ -11,6 +11,9 @@
 //!   writer left behind, writing sorted Parquet files aside and publishing them.
 //! - [`ingest`]: reading evidence with `lateral-sources` into the store, idempotently.
 //! - [`maintain`]: `stats`, `compact` and `expire`.
+//! - [`object`]: stores in an S3-compatible bucket (`s3://BUCKET/PREFIX`): reading their
+//!   manifest, `lateral store push` (a local store mirrored there, manifest last), and the
+//!   DataFusion object-store registry that reaches any bucket from the `AWS_*` environment.
 //! - [`table`]: a snapshot of the store (the manifest read once) as a DataFusion table: a
 //!   plain Parquet `ListingTable` over the manifest's files, by absolute path, so filters and
 //!   time windows prune files and row groups through the Parquet statistics, and the same
@@ -23,14 +26,16 @@ pub mod ingest;
 pub mod layout;
 pub mod maintain;
 pub mod manifest;
+pub mod object;
 pub mod table;
 pub mod writer;
 
 use std::path::PathBuf;
 
 pub use ingest::{ingest, IngestCounters, IngestOptions, IngestSummary};
-pub use maintain::{compact, expire, stats, CompactSummary, ExpireSummary, StoreStats};
+pub use maintain::{compact, expire, stats, stats_of, CompactSummary, ExpireSummary, StoreStats};
 pub use manifest::{CoverageEntry, DataFile, Manifest, SourceEntry};
+pub use object::{push, Location, ObjectRoot, ObjectStores, PushSummary};
 pub use table::Snapshot;
 pub use writer::Writer;
 
@@ -59,6 +64,8 @@ pub enum StoreError {
         partition: String,
         message: String,
     },
+    #[error("{url}: {message}")]
+    Object { url: String, message: String },
     #[error("{0}")]
     Invalid(String),
     #[error("query engine: {0}")]

@@ -58,7 +58,11 @@ pub fn stats(root: &Path) -> Result<StoreStats> {
             path: root.to_path_buf(),
         });
     }
-    let m = Manifest::load(root)?;
+    Ok(stats_of(&Manifest::load(root)?))
+}
+
+/// What a manifest lists (a store's snapshot, wherever it is held).
+pub fn stats_of(m: &Manifest) -> StoreStats {
     let mut s = StoreStats {
         generation: m.generation,
         events: m.rows(),
@@ -94,7 +98,7 @@ pub fn stats(root: &Path) -> Result<StoreStats> {
     for src in &m.sources {
         *s.by_source.entry(src.display.clone()).or_default() += src.events;
     }
-    Ok(s)
+    s
 }
 
 /// What a compaction did.

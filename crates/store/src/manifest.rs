@@ -103,13 +103,18 @@ impl Manifest {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Manifest::default()),
             Err(e) => return Err(StoreError::Io { path, source: e }),
         };
-        let m: Manifest = serde_json::from_str(&text).map_err(|e| StoreError::Manifest {
-            path: path.clone(),
+        Self::parse(&text, &path)
+    }
+
+    /// A manifest from its JSON text; `path` names it in errors (a file or an object URL).
+    pub fn parse(text: &str, path: &Path) -> Result<Manifest> {
+        let m: Manifest = serde_json::from_str(text).map_err(|e| StoreError::Manifest {
+            path: path.to_path_buf(),
             message: e.to_string(),
         })?;
         if m.format != FORMAT || m.version != VERSION {
             return Err(StoreError::Manifest {
-                path,
+                path: path.to_path_buf(),
                 message: format!(
                     "format {:?} version {} (this build reads {FORMAT:?} version {VERSION})",
                     m.format, m.version

@@ -93,7 +93,7 @@ async fn ingest_holds_every_event_once_and_reingest_adds_nothing() {
         .all(|f| f.partition.starts_with("date=2025-07-0")));
     // Rows sorted by time within each file.
     for f in Snapshot::open(&store).expect("snap").files() {
-        let batches = lateral_store::writer::read_parquet(&f).expect("read");
+        let batches = lateral_store::writer::read_parquet(std::path::Path::new(&f)).expect("read");
         let ts: Vec<i64> = batches
             .iter()
             .flat_map(|b| {
@@ -104,11 +104,7 @@ async fn ingest_holds_every_event_once_and_reingest_adds_nothing() {
                 a.values().to_vec()
             })
             .collect();
-        assert!(
-            ts.windows(2).all(|w| w[0] <= w[1]),
-            "{} not sorted",
-            f.display()
-        );
+        assert!(ts.windows(2).all(|w| w[0] <= w[1]), "{f} not sorted");
     }
 
     let again = ingest(

@@ -231,3 +231,149 @@ impl Drop for McpStdio {
         let _ = self.child.wait();
     }
 }
+
+/// `lateral ARGS` with extra environment variables.
+pub fn lateral_env(args: &[&str], env: &[(String, String)]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_lateral"))
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .expect("run lateral");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// [`run_ok`] with extra environment variables.
+pub fn run_ok_env(args: &[String], env: &[(String, String)]) -> Output {
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = lateral_env(&argv, env);
+    assert_eq!(out.code, 0, "lateral {}: {}", args.join(" "), out.stderr);
+    out
+}
+
+/// An S3-compatible service for the tests: moto's server (`pip install 'moto[server]'`) on a
+/// free loopback port, with one bucket, killed on drop.
+pub struct S3 {
+    child: std::process::Child,
+    pub endpoint: String,
+    pub bucket: String,
+}
+
+impl S3 {
+    /// Start moto's server (`moto_server` on PATH, or the program `LATERAL_MOTO_SERVER` names)
+    /// with `bucket` created. `None`, with a message, when it is not installed; a panic then
+    /// when `LATERAL_REQUIRE_S3=1` (as `.ci/run`, which installs it, sets).
+    pub fn start(bucket: &str) -> Option<S3> {
+        let program = std::env::var_os("LATERAL_MOTO_SERVER")
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::split_paths(&std::env::var_os("PATH")?)
+                    .map(|d| d.join("moto_server"))
+                    .find(|p| p.is_file())
+            });
+        let Some(program) = program else {
+            let msg = "no S3 emulator: moto_server is not installed (pip install 'moto[server]')";
+            if std::env::var("LATERAL_REQUIRE_S3").as_deref() == Ok("1") {
+                panic!("{msg}, and LATERAL_REQUIRE_S3=1");
+            }
+            eprintln!("skipping: {msg}");
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let mut child = Command::new(&program)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("{} exited ({status}) before listening", program.display());
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} is not listening on {port} after 60 s",
+                program.display()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let s3 = S3 {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            bucket: bucket.to_string(),
+        };
+        s3.create_bucket(port);
+        Some(s3)
+    }
+
+    /// `PUT /BUCKET` (path style; the emulator does not check signatures).
+    fn create_bucket(&self, port: u16) {
+        use std::io::{Read, Write};
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        write!(
+            c,
+            "PUT /{} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.bucket
+        )
+        .expect("send");
+        let mut reply = String::new();
+        c.read_to_string(&mut reply).expect("reply");
+        assert!(
+            reply.starts_with("HTTP/1.1 200") || reply.starts_with("HTTP/1.0 200"),
+            "cannot create bucket {}: {reply}",
+            self.bucket
+        );
+    }
+
+    /// The environment a client needs (as an operator would set it for a MinIO or Ceph).
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT_URL", self.endpoint.as_str()),
+            ("AWS_ACCESS_KEY_ID", "lateral-test"),
+            ("AWS_SECRET_ACCESS_KEY", "lateral-test"),
+            ("AWS_REGION", "us-east-1"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    /// `s3://BUCKET/PREFIX`.
+    pub fn url(&self, prefix: &str) -> String {
+        format!("s3://{}/{prefix}", self.bucket)
+    }
+}
+
+impl Drop for S3 {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `v` with every string equal to `from` replaced by `to` (the store's location).
+pub fn relocate(v: serde_json::Value, from: &str, to: &str) -> serde_json::Value {
+    match v {
+        serde_json::Value::String(x) if x == from => serde_json::Value::String(to.to_string()),
+        serde_json::Value::Object(m) => serde_json::Value::Object(
+            m.into_iter()
+                .map(|(k, v)| (k, relocate(v, from, to)))
+                .collect(),
+        ),
+        serde_json::Value::Array(a) => {
+            serde_json::Value::Array(a.into_iter().map(|v| relocate(v, from, to)).collect())
+        }
+        other => other,
+    }
+}
