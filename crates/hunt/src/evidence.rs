@@ -12,36 +12,45 @@ use serde::Serialize;
 /// Name of the row-id column the hunt adds to the candidate table.
 pub const ROW_ID: &str = "lateral.row_id";
 
-#[derive(Debug, Clone, PartialEq)]
+/// A field's value; text is a range of the event's one text buffer.
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Cell {
-    Str(String),
+    Str(u32, u32),
     Int(i64),
     Bool(bool),
 }
 
 /// One candidate event.
+///
+/// Compact because a hunt over a large store holds hundreds of thousands of these: every
+/// text value lives in one buffer per event (one allocation, not one per field), the cells
+/// are an exact-size slice, and the evidence reference is boxed until an event is cited.
 #[derive(Debug, Clone)]
 pub struct Ev {
     pub row: u32,
     /// Event time, µs since the epoch (UTC).
     pub ts: i64,
-    cells: Vec<(u16, Cell)>,
+    text: Box<str>,
+    cells: Box<[(u16, Cell)]>,
     pub extra: Additional,
     /// The evidence reference, built on first use: an event is cited by several findings,
     /// and its one-line summary is the costly part.
-    cited: std::sync::OnceLock<EvidenceRef>,
+    cited: std::sync::OnceLock<Box<EvidenceRef>>,
 }
 
 impl Ev {
-    fn cell(&self, field: Field) -> Option<&Cell> {
+    fn cell(&self, field: Field) -> Option<Cell> {
         let k = field.0 as u16;
-        self.cells.iter().find(|(i, _)| *i == k).map(|(_, c)| c)
+        self.cells.iter().find(|(i, _)| *i == k).map(|(_, c)| *c)
     }
 
     /// A text field, `""` when absent.
     pub fn s(&self, field: Field) -> &str {
         match self.cell(field) {
-            Some(Cell::Str(s)) => s,
+            Some(Cell::Str(from, len)) => self
+                .text
+                .get(from as usize..(from as usize + len as usize))
+                .unwrap_or(""),
             _ => "",
         }
     }
@@ -54,7 +63,7 @@ impl Ev {
 
     pub fn int(&self, field: Field) -> Option<i64> {
         match self.cell(field) {
-            Some(Cell::Int(v)) => Some(*v),
+            Some(Cell::Int(v)) => Some(v),
             _ => None,
         }
     }
@@ -124,7 +133,10 @@ impl Ev {
 
     /// Where the event came from.
     pub fn evidence_ref(&self) -> EvidenceRef {
-        self.cited.get_or_init(|| self.build_evidence_ref()).clone()
+        EvidenceRef::clone(
+            self.cited
+                .get_or_init(|| Box::new(self.build_evidence_ref())),
+        )
     }
 
     fn build_evidence_ref(&self) -> EvidenceRef {
@@ -200,30 +212,33 @@ pub fn events_from_batches(batches: &[RecordBatch]) -> Vec<Ev> {
             };
             cols.extend(col);
         }
+        let mut text = String::new();
+        let mut cells: Vec<(u16, Cell)> = Vec::with_capacity(cols.len());
         for r in 0..batch.num_rows() {
-            let mut ev = Ev {
-                row: 0,
-                ts: 0,
-                cells: Vec::with_capacity(24),
-                extra: Additional::default(),
-                cited: std::sync::OnceLock::new(),
-            };
+            text.clear();
+            cells.clear();
+            let (mut row, mut ts, mut extra) = (0, 0, Additional::default());
             for col in &cols {
                 match col {
                     Col::Row(a) if a.is_valid(r) => {
-                        ev.row = u32::try_from(a.value(r)).unwrap_or(u32::MAX);
+                        row = u32::try_from(a.value(r)).unwrap_or(u32::MAX);
                     }
                     Col::Str(k, a) if a.is_valid(r) => {
                         let v = a.value(r);
-                        if !v.is_empty() {
-                            ev.cells.push((*k, Cell::Str(v.to_string())));
+                        // An event's text beyond 4 GiB cannot be addressed: such a value is
+                        // left out rather than wrapped.
+                        let from = u32::try_from(text.len());
+                        let len = u32::try_from(v.len());
+                        if let (false, Ok(from), Ok(len)) = (v.is_empty(), from, len) {
+                            text.push_str(v);
+                            cells.push((*k, Cell::Str(from, len)));
                         }
                     }
-                    Col::Int(k, a) if a.is_valid(r) => ev.cells.push((*k, Cell::Int(a.value(r)))),
-                    Col::Bool(k, a) if a.is_valid(r) => ev.cells.push((*k, Cell::Bool(a.value(r)))),
+                    Col::Int(k, a) if a.is_valid(r) => cells.push((*k, Cell::Int(a.value(r)))),
+                    Col::Bool(k, a) if a.is_valid(r) => cells.push((*k, Cell::Bool(a.value(r)))),
                     // Clamped to ±36 000 years so that time differences never overflow,
                     // whatever a corrupt record claims.
-                    Col::Time(a) if a.is_valid(r) => ev.ts = a.value(r).clamp(-(1 << 60), 1 << 60),
+                    Col::Time(a) if a.is_valid(r) => ts = a.value(r).clamp(-(1 << 60), 1 << 60),
                     Col::Map(a) if a.is_valid(r) => {
                         let entries = a.value(r);
                         let keys = entries.column(0).as_any().downcast_ref::<StringArray>();
@@ -231,8 +246,7 @@ pub fn events_from_batches(batches: &[RecordBatch]) -> Vec<Ev> {
                         if let (Some(k), Some(v)) = (keys, values) {
                             for i in 0..k.len() {
                                 if !v.is_null(i) {
-                                    ev.extra
-                                        .insert(k.value(i).to_string(), v.value(i).to_string());
+                                    extra.insert(k.value(i).to_string(), v.value(i).to_string());
                                 }
                             }
                         }
@@ -240,7 +254,14 @@ pub fn events_from_batches(batches: &[RecordBatch]) -> Vec<Ev> {
                     _ => {}
                 }
             }
-            out.push(ev);
+            out.push(Ev {
+                row,
+                ts,
+                text: Box::from(text.as_str()),
+                cells: cells.as_slice().into(),
+                extra,
+                cited: std::sync::OnceLock::new(),
+            });
         }
     }
     out.sort_by_key(|e| e.row);

@@ -553,11 +553,29 @@ impl Profile {
     pub fn mark(&self, name: &str) {
         if self.on {
             eprintln!(
-                "[profile] {}{name}: {} ms",
+                "[profile] {}{name}: {} ms{}",
                 self.label,
-                self.started.elapsed().as_millis()
+                self.started.elapsed().as_millis(),
+                memory()
             );
         }
+    }
+}
+
+/// `, rss N MB, peak N MB` from `/proc/self/status` (Linux; empty elsewhere).
+fn memory() -> String {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return String::new();
+    };
+    let kb = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+    };
+    match (kb("VmRSS:"), kb("VmHWM:")) {
+        (Some(rss), Some(peak)) => format!(", rss {} MB, peak {} MB", rss / 1024, peak / 1024),
+        _ => String::new(),
     }
 }
 
