@@ -18,6 +18,7 @@ pub const HUNT_EXAMPLES: &str = "Examples:
   lateral hunt --store ./store --hours-back 72
   lateral hunt --store ./store ./new-triage.zip
   lateral hunt --store /shared/store --engine df://127.0.0.1:50050
+  lateral hunt --store s3://hunts/acme --engine df://127.0.0.1:50050
 
 Writes lateral_movement_hunt_<scope>_<YYYYMMDD_HHMM>.md and .json into --out (./reports) and
 prints a summary. With --case ID the hunt summary (scope, every query with its hit count,

@@ -99,6 +99,7 @@ const SEARCH_EXAMPLES: &str = "Examples:
   lateral search --store ./store --hours-back 72 --query 'principal.ip = \"10.0.0.130\"'
   lateral search --store ./store new-logs/ --all-time --query 'target.port = 445'
   lateral search --store /shared/store --engine df://127.0.0.1:50050 --all-time --query 'target.port = 445'
+  lateral search --store s3://hunts/acme --hours-back 72 --query 'target.port = 445'
 
 The window ends at the latest event in the evidence unless --now, --end or --all-time is given;
 the window used is always printed.";

@@ -474,4 +474,31 @@ mod tests {
         );
         assert!(Location::parse("s3:///nobucket").is_err());
     }
+
+    #[test]
+    fn the_registry_builds_one_client_per_bucket_and_keeps_registered_stores() {
+        let reg = ObjectStores::new();
+        let url = |u: &str| Url::parse(u).expect("url");
+        // Local files as DataFusion's default registry serves them.
+        assert!(reg.get_store(&url("file:///tmp/x.parquet")).is_ok());
+        // A bucket gets a client on first use, then the same one.
+        let a = reg
+            .get_store(&url("s3://hunts/acme/data/a.parquet"))
+            .expect("s3 client");
+        let b = reg
+            .get_store(&url("s3://hunts/other/b.parquet"))
+            .expect("s3 client");
+        assert!(Arc::ptr_eq(&a, &b));
+        let c = reg.get_store(&url("s3://logs/x")).expect("s3 client");
+        assert!(!Arc::ptr_eq(&a, &c));
+        // A store registered explicitly wins (the engine registers the snapshot's client).
+        let mem: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+        reg.register_store(&url("s3://mem"), mem.clone());
+        assert!(Arc::ptr_eq(
+            &reg.get_store(&url("s3://mem/p")).expect("registered"),
+            &mem
+        ));
+        // Other schemes are not served.
+        assert!(reg.get_store(&url("gs://b/p")).is_err());
+    }
 }
