@@ -15,7 +15,10 @@ use crate::layout::{MANIFEST, MANIFEST_TMP};
 use crate::{Result, StoreError};
 
 pub const FORMAT: &str = "lateral-store";
-pub const VERSION: u32 = 1;
+/// Written by this build; 2 lists coverage as arrays (see [`CoverageEntry`]).
+pub const VERSION: u32 = 2;
+/// Read by this build.
+pub const READS: std::ops::RangeInclusive<u32> = 1..=VERSION;
 
 /// The published state of a store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,7 +69,11 @@ pub struct DataFile {
 }
 
 /// Records of one kind in a file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Written as a JSON array `[host, channel, event_id, events, first, last]`: a store of many
+/// hosts lists hundreds of thousands of these, and every command reads the manifest when it
+/// starts (version 1 wrote objects with named fields; both are read).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CoverageEntry {
     pub host: String,
     pub channel: String,
@@ -75,6 +82,76 @@ pub struct CoverageEntry {
     /// Earliest and latest record time (µs UTC), when any record had one.
     pub first: Option<i64>,
     pub last: Option<i64>,
+}
+
+/// The named-field form of version 1.
+#[derive(Deserialize)]
+struct NamedCoverage {
+    host: String,
+    channel: String,
+    event_id: i64,
+    events: u64,
+    first: Option<i64>,
+    last: Option<i64>,
+}
+
+type CoverageTuple = (String, String, i64, u64, Option<i64>, Option<i64>);
+
+impl Serialize for CoverageEntry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        (
+            &self.host,
+            &self.channel,
+            self.event_id,
+            self.events,
+            self.first,
+            self.last,
+        )
+            .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for CoverageEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Either;
+        impl<'de> serde::de::Visitor<'de> for Either {
+            type Value = CoverageEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("[host, channel, event_id, events, first, last] or an object")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> std::result::Result<CoverageEntry, A::Error> {
+                let (host, channel, event_id, events, first, last): CoverageTuple =
+                    Deserialize::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
+                Ok(CoverageEntry {
+                    host,
+                    channel,
+                    event_id,
+                    events,
+                    first,
+                    last,
+                })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<CoverageEntry, A::Error> {
+                let n: NamedCoverage =
+                    Deserialize::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(CoverageEntry {
+                    host: n.host,
+                    channel: n.channel,
+                    event_id: n.event_id,
+                    events: n.events,
+                    first: n.first,
+                    last: n.last,
+                })
+            }
+        }
+        d.deserialize_any(Either)
+    }
 }
 
 /// One ingested evidence source (a file, a `.gz` stream or a `.zip` member).
@@ -107,34 +184,44 @@ impl Manifest {
     }
 
     /// A manifest from its JSON text; `path` names it in errors (a file or an object URL).
+    /// Any version this build reads is held as the current one (the same content), so the
+    /// next publication writes the current format.
     pub fn parse(text: &str, path: &Path) -> Result<Manifest> {
-        let m: Manifest = serde_json::from_str(text).map_err(|e| StoreError::Manifest {
+        let mut m: Manifest = serde_json::from_str(text).map_err(|e| StoreError::Manifest {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-        if m.format != FORMAT || m.version != VERSION {
+        if m.format != FORMAT || !READS.contains(&m.version) {
             return Err(StoreError::Manifest {
                 path: path.to_path_buf(),
                 message: format!(
-                    "format {:?} version {} (this build reads {FORMAT:?} version {VERSION})",
+                    "format {:?} version {} (this build reads {FORMAT:?} versions 1 to {VERSION})",
                     m.format, m.version
                 ),
             });
         }
+        m.version = VERSION;
         Ok(m)
+    }
+
+    /// The manifest as written: compact JSON (a store of many hosts has a large manifest, and
+    /// every command reads it), ending with a newline.
+    pub fn to_json(&self) -> serde_json::Result<Vec<u8>> {
+        let mut text = serde_json::to_vec(self)?;
+        text.push(b'\n');
+        Ok(text)
     }
 
     /// Replace `root/MANIFEST.json` with `self`, atomically and durably.
     pub fn publish(&self, root: &Path) -> Result<()> {
         let tmp = root.join(format!("{MANIFEST_TMP}{}", std::process::id()));
-        let text = serde_json::to_vec_pretty(self).map_err(|e| StoreError::Manifest {
+        let text = self.to_json().map_err(|e| StoreError::Manifest {
             path: tmp.clone(),
             message: e.to_string(),
         })?;
         {
             let mut f = std::fs::File::create(&tmp).map_err(StoreError::io(&tmp))?;
             f.write_all(&text).map_err(StoreError::io(&tmp))?;
-            f.write_all(b"\n").map_err(StoreError::io(&tmp))?;
             f.sync_all().map_err(StoreError::io(&tmp))?;
         }
         let path = root.join(MANIFEST);
@@ -305,6 +392,30 @@ mod tests {
         .expect("write");
         let err = Manifest::load(dir.path()).expect_err("foreign format");
         assert!(err.to_string().contains("other"), "{err}");
+    }
+
+    #[test]
+    fn reads_version_1_and_writes_coverage_as_arrays() {
+        let m = sample();
+        let text = String::from_utf8(m.to_json().expect("json")).expect("utf8");
+        assert!(
+            text.contains("\"coverage\":[[\"SALES-PC\",\"Security\",4624,10,5,9]]"),
+            "{text}"
+        );
+        assert!(!text.contains("\n  "), "compact: {text}");
+        // A version-1 manifest (named coverage fields) reads the same, as the current version.
+        let v1 = text
+            .replace("\"version\":2", "\"version\":1")
+            .replace(
+                "[[\"SALES-PC\",\"Security\",4624,10,5,9]]",
+                "[{\"host\":\"SALES-PC\",\"channel\":\"Security\",\"event_id\":4624,\"events\":10,\"first\":5,\"last\":9}]",
+            );
+        assert!(v1.contains("\"version\":1") && v1.contains("\"host\""));
+        let back = Manifest::parse(&v1, Path::new("MANIFEST.json")).expect("v1");
+        assert_eq!(back, m);
+        let v3 = text.replace("\"version\":2", "\"version\":3");
+        let err = Manifest::parse(&v3, Path::new("MANIFEST.json")).expect_err("v3");
+        assert!(err.to_string().contains("versions 1 to 2"), "{err}");
     }
 
     #[test]

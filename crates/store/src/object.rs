@@ -359,11 +359,10 @@ pub async fn push(
         summary.files_uploaded += 1;
         summary.bytes_uploaded += f.bytes;
     }
-    let mut text = serde_json::to_vec_pretty(m).map_err(|e| StoreError::Manifest {
+    let text = m.to_json().map_err(|e| StoreError::Manifest {
         path: root.join(MANIFEST),
         message: e.to_string(),
     })?;
-    text.push(b'\n');
     dest.store
         .put(&dest.object(MANIFEST), PutPayload::from(text))
         .await
