@@ -138,7 +138,7 @@ pub async fn cluster(a: ClusterArgs) -> Result<ExitCode> {
 /// The engine over `store` with its plans running on the cluster at `url`.
 pub async fn open_remote(url: &str, paths: &[PathBuf], store: Option<&str>) -> Result<Engine> {
     let Some(store) = store else {
-        bail!("--engine {url} runs queries over an event store: give --store DIR or --store s3://BUCKET/PREFIX (a store every executor can read at the same path or URL; `lateral ingest PATH... --store DIR` writes one, `lateral store push DIR s3://...` copies it to a bucket)");
+        bail!("--engine {url} runs queries over an event store: give --store DIR or --store s3://BUCKET/PREFIX (a store every executor can read at the same path or URL; `lateral ingest PATH... --store DIR` writes one, `lateral store push --store DIR s3://...` copies it to a bucket)");
     };
     if !paths.is_empty() {
         bail!(

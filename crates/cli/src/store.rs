@@ -252,7 +252,11 @@ pub async fn store(a: StoreArgs) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         StoreAction::Push { store, dest } => {
-            local_only(&store, "push")?;
+            if let Some(s) = store.to_str().filter(|s| s.contains("://")) {
+                anyhow::bail!(
+                    "--store {s}: push copies a store in a local folder (--store DIR) to a bucket (s3://BUCKET/PREFIX)"
+                );
+            }
             let lateral_store::Location::Object(root) = lateral_store::Location::parse(&dest)?
             else {
                 anyhow::bail!("{dest}: push copies a store to a bucket: give s3://BUCKET/PREFIX");

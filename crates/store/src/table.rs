@@ -70,7 +70,7 @@ impl Snapshot {
             .ok_or_else(|| StoreError::Object {
                 url: root.url().to_string(),
                 message: format!(
-                    "not a lateral store (no {} there; `lateral store push DIR {}` puts one there)",
+                    "not a lateral store (no {} there; `lateral store push --store DIR {}` puts one there)",
                     layout::MANIFEST,
                     root.url()
                 ),
