@@ -562,7 +562,8 @@ impl Profile {
     }
 }
 
-/// `, rss N MB, peak N MB` from `/proc/self/status` (Linux; empty elsewhere).
+/// `, rss N MB, peak N MB, thread cpu N ms` from `/proc` (Linux; empty elsewhere): the
+/// calling thread's CPU time tells a phase's own work from waiting on other threads.
 fn memory() -> String {
     let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
         return String::new();
@@ -573,8 +574,16 @@ fn memory() -> String {
             .find_map(|l| l.strip_prefix(key))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
     };
+    // CPU time of the calling thread (ns), to tell a phase's own work from waiting.
+    let cpu = std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse::<u64>().ok())
+        .map(|ns| format!(", thread cpu {} ms", ns / 1_000_000))
+        .unwrap_or_default();
     match (kb("VmRSS:"), kb("VmHWM:")) {
-        (Some(rss), Some(peak)) => format!(", rss {} MB, peak {} MB", rss / 1024, peak / 1024),
+        (Some(rss), Some(peak)) => {
+            format!(", rss {} MB, peak {} MB{cpu}", rss / 1024, peak / 1024)
+        }
         _ => String::new(),
     }
 }
