@@ -168,7 +168,7 @@ impl ObjectRoot {
         relative
             .split('/')
             .filter(|c| !c.is_empty())
-            .fold(self.prefix.clone(), |p, c| p.clone().join(c))
+            .fold(self.prefix.clone(), |p, c| p.join(c))
     }
 
     /// The URL of `relative` under the prefix, as DataFusion reads it.
