@@ -294,8 +294,7 @@ pub struct PushSummary {
 ///
 /// Refuses when the destination holds a later generation than the local store, a source the
 /// local store never ingested, or a file of the same name with different content (another
-/// store was pushed there). `progress` is told
-/// each file as it goes.
+/// store was pushed there). `progress` is told of each upload and deletion as it starts.
 pub async fn push(
     local: &Path,
     dest: &ObjectRoot,
@@ -328,8 +327,10 @@ pub async fn push(
                 foreign.display
             )));
         }
+        let ours_by_path: std::collections::HashMap<&str, &crate::DataFile> =
+            m.files.iter().map(|f| (f.path.as_str(), f)).collect();
         for theirs in &b.files {
-            if let Some(ours) = m.files.iter().find(|f| f.path == theirs.path) {
+            if let Some(ours) = ours_by_path.get(theirs.path.as_str()) {
                 if ours.rows != theirs.rows || ours.bytes != theirs.bytes {
                     return Err(StoreError::Invalid(format!(
                         "{} lists {} with {} rows and {} bytes, the local store {} rows and {} bytes: another store was pushed there; push to another prefix",
