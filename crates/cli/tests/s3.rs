@@ -44,31 +44,25 @@ fn a_store_pushed_to_a_bucket_answers_like_the_folder() {
     let local = std::fs::canonicalize(&store).expect("canonical");
     let (local, url) = (s(&local), s3.url("acme/store"));
 
-    let pushed = run_ok_env(
-        &[
-            "store".into(),
-            "push".into(),
-            "--store".into(),
-            s(&store),
-            url.clone(),
-        ],
-        &env,
-    );
+    let push = || {
+        run_ok_env(
+            &[
+                "store".into(),
+                "push".into(),
+                "--store".into(),
+                s(&store),
+                url.clone(),
+            ],
+            &env,
+        )
+    };
+    let pushed = push();
     assert!(
         pushed.stdout.contains("uploaded") && pushed.stdout.contains(&url),
         "{}",
         pushed.stdout
     );
-    let again = run_ok_env(
-        &[
-            "store".into(),
-            "push".into(),
-            "--store".into(),
-            s(&store),
-            url.clone(),
-        ],
-        &env,
-    );
+    let again = push();
     assert!(
         again.stdout.contains(": 0 file(s) uploaded"),
         "a second push uploads nothing: {}",

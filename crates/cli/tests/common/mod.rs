@@ -35,24 +35,13 @@ impl Output {
 }
 
 pub fn lateral(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_lateral"))
-        .args(args)
-        .output()
-        .expect("run lateral");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    lateral_env(args, &[])
 }
 
 /// Run a search with `--format json --all-time` and return the events.
 /// Run the binary with `args` and insist it exits 0.
 pub fn run_ok(args: &[String]) -> Output {
-    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = lateral(&argv);
-    assert_eq!(out.code, 0, "lateral {}: {}", args.join(" "), out.stderr);
-    out
+    run_ok_env(args, &[])
 }
 
 /// `v` without the keys that measure a run (elapsed times, timings, generation time), at any
