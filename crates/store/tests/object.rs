@@ -4,23 +4,18 @@
 //! after compaction removes the replaced objects, leftovers of an interrupted push are never
 //! read, and a prefix holding another store is refused.
 
+mod common;
+use common::{identities, simulate};
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, AsArray};
-use datafusion::prelude::SessionContext;
 use futures::TryStreamExt;
 use lateral_store::layout::MANIFEST;
 use lateral_store::{IngestCounters, IngestOptions, ObjectRoot, Snapshot};
 use object_store::memory::InMemory;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
-
-fn simulate(name: &str, dir: &Path) -> PathBuf {
-    let out = dir.join(name);
-    lateral_simulate::generate(name, &out).expect("simulate");
-    out
-}
 
 fn ingest(store: &Path, paths: &[PathBuf]) {
     let opts = IngestOptions {
@@ -38,37 +33,6 @@ fn ingest(store: &Path, paths: &[PathBuf]) {
 fn bucket(store: &Arc<InMemory>, prefix: &str) -> ObjectRoot {
     let url = url::Url::parse(&format!("s3://hunts/{prefix}")).expect("url");
     ObjectRoot::with_store(url, store.clone()).expect("root")
-}
-
-/// Every row of the snapshot as (source file, record, time), sorted.
-async fn rows(snap: &Snapshot) -> Vec<String> {
-    let ctx = SessionContext::new();
-    if let Some(o) = snap.object_root() {
-        ctx.register_object_store(&o.bucket_url(), o.store().clone());
-    }
-    ctx.register_table("t", snap.table().expect("table"))
-        .expect("register");
-    let batches = ctx
-        .sql("SELECT concat(\"lateral.source_file\", '#', CAST(\"lateral.record_number\" AS VARCHAR), '#', CAST(\"metadata.event_timestamp\" AS VARCHAR)) AS k FROM t ORDER BY k")
-        .await
-        .expect("plan")
-        .collect()
-        .await
-        .expect("run");
-    batches
-        .iter()
-        .flat_map(|b| {
-            let c = datafusion::arrow::compute::cast(
-                b.column(0),
-                &datafusion::arrow::datatypes::DataType::Utf8,
-            )
-            .expect("cast");
-            let a = c.as_string::<i32>();
-            (0..a.len())
-                .map(|i| a.value(i).to_string())
-                .collect::<Vec<_>>()
-        })
-        .collect()
 }
 
 async fn objects(store: &Arc<InMemory>, under: &str) -> Vec<String> {
@@ -120,9 +84,9 @@ async fn a_pushed_store_reads_as_the_local_one() {
     assert_eq!(remote.manifest(), m);
     assert_eq!(remote.location(), "s3://hunts/acme/store");
     assert!(remote.files()[0].starts_with("s3://hunts/acme/store/data/date="));
-    let expected = rows(&snap_local).await;
+    let expected = identities(&snap_local).await;
     assert!(!expected.is_empty());
-    assert_eq!(rows(&remote).await, expected);
+    assert_eq!(identities(&remote).await, expected);
 
     // Again: nothing to upload.
     let again = lateral_store::push(&local, &dest, &mut |_| {})
@@ -155,7 +119,7 @@ async fn a_pushed_store_reads_as_the_local_one() {
         .collect();
     assert_eq!(held, listed);
     let remote = Snapshot::open_object(dest.clone()).await.expect("remote");
-    assert_eq!(rows(&remote).await, expected);
+    assert_eq!(identities(&remote).await, expected);
 }
 
 #[tokio::test]
@@ -169,7 +133,7 @@ async fn leftovers_of_an_interrupted_push_are_not_read_and_another_store_is_refu
         .await
         .expect("push");
     let snap = Snapshot::open(&local).expect("local");
-    let expected = rows(&snap).await;
+    let expected = identities(&snap).await;
 
     // A push stopped after uploading a file but before the manifest: the object is there,
     // unlisted. Readers ignore it; the next push deletes it.
@@ -178,7 +142,7 @@ async fn leftovers_of_an_interrupted_push_are_not_read_and_another_store_is_refu
         .await
         .expect("put");
     let remote = Snapshot::open_object(dest.clone()).await.expect("remote");
-    assert_eq!(rows(&remote).await, expected);
+    assert_eq!(identities(&remote).await, expected);
     let s = lateral_store::push(&local, &dest, &mut |_| {})
         .await
         .expect("push");
