@@ -33,19 +33,9 @@ curl -s -o /dev/null -X PUT "http://127.0.0.1:$P/lateral-bench"
 export AWS_ENDPOINT_URL="http://127.0.0.1:$P" AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
 URL=s3://lateral-bench/store
 
-timed() { # label, command... ; prints wall seconds and peak RSS, keeps stdout in $WORK/last.out
-  local label=$1; shift
-  local out
-  out=$( { /usr/bin/time -f "TIME %e %M" "$@" > "$WORK/last.out"; } 2>&1 | grep '^TIME' | tail -1)
-  WALL=$(echo "$out" | cut -d' ' -f2)
-  printf '%-52s wall %8ss  peak RSS %6s MB\n' "$label" "$WALL" "$(( $(echo "$out" | cut -d' ' -f3) / 1024 ))"
-}
-
-percentiles() { # label, file of seconds (one per line)
-  sort -n "$2" | awk -v l="$1" '{a[NR]=$1} END {
-    p50=a[int((NR-1)*0.5+0.5)+1]; p95=a[int((NR-1)*0.95+0.5)+1];
-    printf "%-52s n=%d  p50 %.3f s  p95 %.3f s  max %.3f s\n", l, NR, p50, p95, a[NR] }'
-}
+LABEL_WIDTH=52
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 timed "store push (first)" "$BIN" store push --store "$STORE" "$URL"
 cat "$WORK/last.out"

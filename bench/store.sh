@@ -20,19 +20,8 @@ STORE=$WORK/s$N
 mkdir -p "$WORK"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%FT%TZ); $("$BIN" --version)"
 
-timed() { # label, command... ; prints wall seconds and peak RSS, keeps stdout in $WORK/last.out
-  local label=$1; shift
-  local out
-  out=$( { /usr/bin/time -f "TIME %e %M" "$@" > "$WORK/last.out"; } 2>&1 | grep '^TIME' | tail -1)
-  WALL=$(echo "$out" | cut -d' ' -f2)
-  printf '%-44s wall %8ss  peak RSS %6s MB\n' "$label" "$WALL" "$(( $(echo "$out" | cut -d' ' -f3) / 1024 ))"
-}
-
-percentiles() { # label, file of seconds (one per line)
-  sort -n "$2" | awk -v l="$1" '{a[NR]=$1} END {
-    p50=a[int((NR-1)*0.5+0.5)+1]; p95=a[int((NR-1)*0.95+0.5)+1];
-    printf "%-44s n=%d  p50 %.3f s  p95 %.3f s  max %.3f s\n", l, NR, p50, p95, a[NR] }'
-}
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 if [ ! -d "$SRC" ]; then
   timed "simulate --events $N" "$BIN" simulate --events "$N" --out "$SRC"
