@@ -12,7 +12,7 @@ mod common;
 use common::*;
 
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -131,14 +131,6 @@ impl Drop for Cluster {
             let _ = c.wait();
         }
     }
-}
-
-fn simulate(args: &[&str], out: &Path) -> PathBuf {
-    let mut a: Vec<String> = vec!["simulate".into()];
-    a.extend(args.iter().map(|x| x.to_string()));
-    a.extend(["--out".into(), s(out)]);
-    run_ok(&a);
-    out.to_path_buf()
 }
 
 fn with_store(parts: &[&str], store: &Path, engine: Option<&str>) -> Vec<String> {

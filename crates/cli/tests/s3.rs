@@ -7,23 +7,12 @@
 mod common;
 use common::*;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
 fn s(p: &Path) -> String {
     p.display().to_string()
-}
-
-fn simulate(scenario: &str, out: &Path) -> PathBuf {
-    run_ok(&[
-        "simulate".into(),
-        "--scenario".into(),
-        scenario.into(),
-        "--out".into(),
-        s(out),
-    ]);
-    out.to_path_buf()
 }
 
 fn json(args: &[&str], env: &[(String, String)]) -> Value {
@@ -38,7 +27,7 @@ fn a_store_pushed_to_a_bucket_answers_like_the_folder() {
     };
     let env = s3.env();
     let dir = tempfile::tempdir().expect("tempdir");
-    let evidence = simulate("psexec-chain", &dir.path().join("psexec"));
+    let evidence = simulate(&["--scenario", "psexec-chain"], &dir.path().join("psexec"));
     let store = dir.path().join("store");
     run_ok(&["ingest".into(), s(&evidence), "--store".into(), s(&store)]);
     let local = std::fs::canonicalize(&store).expect("canonical");
@@ -174,7 +163,7 @@ fn bad_bucket_locations_fail_clearly() {
         out.stderr
     );
     // Writing commands want a folder and say how to get the store into the bucket.
-    let evidence = simulate("serhatg", &dir.path().join("serhatg"));
+    let evidence = simulate(&["--scenario", "serhatg"], &dir.path().join("serhatg"));
     let out = lateral_env(&["ingest", &s(&evidence), "--store", &nothing], &env);
     assert_ne!(out.code, 0);
     assert!(out.stderr.contains("lateral store push"), "{}", out.stderr);

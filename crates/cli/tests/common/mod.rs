@@ -11,6 +11,15 @@ pub fn shared_data() -> Option<PathBuf> {
     lateral_testdata::shared_data()
 }
 
+/// `lateral simulate ARGS... --out OUT`, insisting it succeeds; returns OUT.
+pub fn simulate(args: &[&str], out: &Path) -> PathBuf {
+    let mut a: Vec<String> = vec!["simulate".into()];
+    a.extend(args.iter().map(|x| x.to_string()));
+    a.extend(["--out".into(), out.display().to_string()]);
+    run_ok(&a);
+    out.to_path_buf()
+}
+
 pub fn lm(data: &Path, file: &str) -> PathBuf {
     data.join("evtx/EVTX-ATTACK-SAMPLES/Lateral Movement")
         .join(file)
