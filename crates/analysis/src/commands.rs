@@ -116,14 +116,14 @@ impl Collector {
 
 static PROGID: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)GetTypeFromProgID\(\s*["']([^"']{1,128})["']\s*,\s*(?:["']([^"'\s]{1,256})["']|([^"'\s,)$]{1,256}))"#,
+        r#"(?i)GetTypeFromProgID\(\s*["']([^"']+)["']\s*,\s*(?:["']([^"'\s]+)["']|([^"'\s,)$]+))"#,
     )
     .expect("static regex")
 });
 
 static CLSID: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)GetTypeFromCLSID\(\s*(?:\[guid\])?\s*["']\{?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\}?["']\s*,\s*(?:["']([^"'\s]{1,256})["']|([^"'\s,)$]{1,256}))"#,
+        r#"(?i)GetTypeFromCLSID\(\s*(?:\[guid\])?\s*["']\{?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\}?["']\s*,\s*(?:["']([^"'\s]+)["']|([^"'\s,)$]+))"#,
     )
     .expect("static regex")
 });

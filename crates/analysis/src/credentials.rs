@@ -170,14 +170,14 @@ static PS_USER: LazyLock<Regex> = LazyLock::new(|| {
 static SECURE_STRING: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)ConvertTo-SecureString\b").expect("static regex"));
 static PIPED_SECURE_STRING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)(["'])([^"'\r\n]{1,512})["']\s*\|\s*ConvertTo-SecureString\b"#)
+    Regex::new(r#"(?i)(["'])([^"'\r\n]+)["']\s*\|\s*ConvertTo-SecureString\b"#)
         .expect("static regex")
 });
 static AS_PLAIN_TEXT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)-AsPlainText\b").expect("static regex"));
 static PS_CREDENTIAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)pscredential\]?(?:::new)?\s*(?:-ArgumentList\s*)?\(?\s*(["'])([^"'\r\n]{1,256})["']"#,
+        r#"(?i)pscredential\]?(?:::new)?\s*(?:-ArgumentList\s*)?\(?\s*(["'])([^"'\r\n]+)["']"#,
     )
     .expect("static regex")
 });
@@ -188,7 +188,7 @@ static CREDENTIAL_PARAM: LazyLock<Regex> = LazyLock::new(|| {
 static SAVECRED: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)(?:^|\s)/savecred\b").expect("static regex"));
 static IMPACKET_TARGET: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?:^|\s)['"]?(?:([^\s/'"@:]{1,256})/)?([^\s/'"@:]{1,256}):([^\s'"]{1,512})@([^\s'"@]{1,256})"#)
+    Regex::new(r#"(?:^|\s)['"]?(?:([^\s/'"@:]+)/)?([^\s/'"@:]+):([^\s'"]+)@([^\s'"@]+)"#)
         .expect("static regex")
 });
 

@@ -56,7 +56,7 @@ static ATEXEC: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static WMIEXEC_FILE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^__\d{9,11}(?:\.\d{1,9})?$").expect("static regex"));
+    LazyLock::new(|| Regex::new(r"^__[0-9]{9,11}(?:\.[0-9]{1,9})?$").expect("static regex"));
 
 /// Letters drawn from `string.ascii_letters`: mixed case, and not a capitalised word
 /// (`Settings`) — an all-lower or all-upper draw is rare enough to let go.
