@@ -12,8 +12,11 @@
 //!   FQDN or its short form;
 //! * User: `DOMAIN\user` and `user@domain` also match the bare user name;
 //! * regular expressions that are plain literals (possibly anchored, or the bare-file-name
-//!   shape the normaliser writes) compile to `contains`/`starts_with`/`ends_with`/`=`
-//!   instead of `regexp_like`; everything else to `regexp_like` (validated here first).
+//!   shape the normaliser writes), alternations of them (`a|b`), and alternations with one
+//!   group of literal alternatives (`\.(exe|dll)$`) compile to `contains`/`starts_with`/
+//!   `ends_with`/`=` (OR-ed) instead of `regexp_like`; everything else to `regexp_like`
+//!   (validated here first). The engine compiles a `regexp_like` pattern again for every
+//!   batch it evaluates, and a literal test is cheaper to run as well.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -413,10 +416,111 @@ fn shape(p: &str) -> Option<Shape> {
     })
 }
 
+/// The pattern is parsed (syntax, classes, flags: every error a user can write), not compiled:
+/// compiling is the engine's job when it evaluates the expression, and doing it here as well
+/// cost a hunt about 8 ms of its pack's load for nothing (a pattern only compiling past the
+/// regex size limit is reported by the engine, naming the pattern).
+/// Most branches a pattern may expand to and still be compiled as literal tests.
+const MAX_SHAPES: usize = 32;
+
+/// Split `p` at its top-level `|` (outside groups and classes); `None` on unbalanced
+/// parentheses (the regex parser has the last word on those).
+fn top_level_branches(p: &str) -> Option<Vec<&str>> {
+    let mut out = Vec::new();
+    let (mut depth, mut class, mut start) = (0usize, false, 0usize);
+    let mut it = p.char_indices();
+    while let Some((i, c)) = it.next() {
+        match c {
+            '\\' => {
+                it.next();
+            }
+            '[' if !class => class = true,
+            ']' if class => class = false,
+            '(' if !class => depth += 1,
+            ')' if !class => depth = depth.checked_sub(1)?,
+            '|' if !class && depth == 0 => {
+                out.push(&p[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    (depth == 0 && !class).then(|| {
+        out.push(&p[start..]);
+        out
+    })
+}
+
+/// `pre(a|b|c)post`, with one group (capturing or `(?:`) of alternatives free of any other
+/// syntax and no quantifier after it, as the branches `pre a post`, `pre b post`, ...
+fn expand_group(branch: &str) -> Option<Vec<String>> {
+    let open = branch.find('(')?;
+    // The `(` must be unescaped: an odd run of backslashes before it escapes it.
+    let escapes = branch[..open].chars().rev().take_while(|c| *c == '\\').count();
+    if escapes % 2 == 1 {
+        return None;
+    }
+    let body_start = if branch[open..].starts_with("(?:") {
+        open + 3
+    } else if branch[open..].starts_with("(?") {
+        return None;
+    } else {
+        open + 1
+    };
+    // The group's end: the first unescaped `)` (the body may hold no nested group).
+    let mut close = None;
+    let mut it = branch[body_start..].char_indices();
+    while let Some((i, c)) = it.next() {
+        match c {
+            '\\' => {
+                it.next();
+            }
+            ')' => {
+                close = Some(body_start + i);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let close = close?;
+    let (pre, body, post) = (&branch[..open], &branch[body_start..close], &branch[close + 1..]);
+    if post.starts_with(['?', '*', '+', '{']) || body.contains(['(', '[']) {
+        return None;
+    }
+    let alternatives = top_level_branches(body)?;
+    Some(
+        alternatives
+            .into_iter()
+            .map(|a| format!("{pre}{a}{post}"))
+            .collect(),
+    )
+}
+
+/// The literal tests `p` amounts to, OR-ed: one per branch of a top-level alternation, a
+/// branch holding one group of alternatives giving one per alternative. `None` when any
+/// branch needs a real regular expression.
+fn shapes(p: &str) -> Option<Vec<Shape>> {
+    let mut out = Vec::new();
+    for branch in top_level_branches(p)? {
+        if let Some(s) = shape(branch) {
+            out.push(s);
+            continue;
+        }
+        for expanded in expand_group(branch)? {
+            out.push(shape(&expanded)?);
+        }
+        if out.len() > MAX_SHAPES {
+            return None;
+        }
+    }
+    (out.len() <= MAX_SHAPES).then_some(out)
+}
+
 fn validate_regex(p: &str, nocase: bool, list: Option<&str>) -> Result<(), CompileError> {
-    regex::RegexBuilder::new(p)
+    regex_syntax::ParserBuilder::new()
         .case_insensitive(nocase)
         .build()
+        .parse(p)
         .map(|_| ())
         .map_err(|e| CompileError::InvalidRegex {
             pattern: p.to_string(),
@@ -429,23 +533,28 @@ fn validate_regex(p: &str, nocase: bool, list: Option<&str>) -> Result<(), Compi
 fn regex_match(x: Expr, p: &str, nocase: bool, list: Option<&str>) -> Result<Expr, CompileError> {
     validate_regex(p, nocase, list)?;
     let fold = if nocase { Fold::Lower } else { Fold::Exact };
-    let Some(shape) = shape(p) else {
+    let Some(shapes) = shapes(p) else {
         return Ok(regexp_like(x, lit(p), nocase.then(|| lit("i"))));
     };
     let x = fold_expr(x, fold);
-    Ok(match shape {
-        Shape::Contains(l) => contains(x, lit(fold_str(&l, fold))),
-        Shape::Equals(l) => x.eq(lit(fold_str(&l, fold))),
-        Shape::StartsWith(l) => starts_with(x, lit(fold_str(&l, fold))),
-        Shape::EndsWith(l) => ends_with(x, lit(fold_str(&l, fold))),
+    let test = |shape: Shape| match shape {
+        Shape::Contains(l) => contains(x.clone(), lit(fold_str(&l, fold))),
+        Shape::Equals(l) => x.clone().eq(lit(fold_str(&l, fold))),
+        Shape::StartsWith(l) => starts_with(x.clone(), lit(fold_str(&l, fold))),
+        Shape::EndsWith(l) => ends_with(x.clone(), lit(fold_str(&l, fold))),
         Shape::FileName(l) => {
             let v = fold_str(&l, fold);
             x.clone()
                 .eq(lit(v.clone()))
                 .or(ends_with(x.clone(), lit(format!("\\{v}"))))
-                .or(ends_with(x, lit(format!("/{v}"))))
+                .or(ends_with(x.clone(), lit(format!("/{v}"))))
         }
-    })
+    };
+    Ok(shapes
+        .into_iter()
+        .map(test)
+        .reduce(Expr::or)
+        .unwrap_or_else(|| lit(false)))
 }
 
 /// The file-name part of a path: after the last `\` or `/`.
@@ -658,6 +767,58 @@ mod tests {
         assert_eq!(shape(r"a^b"), None);
         assert_eq!(shape(r"(^|[\\/])c.d$"), None);
         assert_eq!(shape(""), Some(Shape::Contains(String::new())));
+    }
+
+    #[test]
+    fn literal_alternations_are_recognised() {
+        assert_eq!(
+            shapes(r"RemCom_|^PAExec|csexec$"),
+            Some(vec![
+                Shape::Contains("RemCom_".into()),
+                Shape::StartsWith("PAExec".into()),
+                Shape::EndsWith("csexec".into()),
+            ])
+        );
+        assert_eq!(
+            shapes(r"\.(exe|dll)$"),
+            Some(vec![
+                Shape::EndsWith(".exe".into()),
+                Shape::EndsWith(".dll".into())
+            ])
+        );
+        assert_eq!(
+            shapes(r"(^|\\)PSEXESVC$|(?:a\|b|c)"),
+            Some(vec![
+                Shape::Equals("PSEXESVC".into()),
+                Shape::EndsWith("\\PSEXESVC".into()),
+                Shape::Contains("a|b".into()),
+                Shape::Contains("c".into()),
+            ])
+        );
+        // Anything else stays a regular expression.
+        assert_eq!(shapes(r"cmd(\.exe)?"), None);
+        assert_eq!(shapes(r"(a|b)(c|d)"), None);
+        assert_eq!(
+            shapes(r"\(a|b\)"),
+            Some(vec![
+                Shape::Contains("(a".into()),
+                Shape::Contains("b)".into())
+            ])
+        );
+        assert_eq!(
+            shapes(r"(x\)y|z)"),
+            Some(vec![
+                Shape::Contains("x)y".into()),
+                Shape::Contains("z".into())
+            ])
+        );
+        assert_eq!(shapes(r"(?i:a|b)"), None);
+        assert_eq!(shapes(r"(a|[bc])"), None);
+        assert_eq!(shapes(r"a|b.c"), None);
+        assert_eq!(shapes(r"(a|b"), None);
+        assert_eq!(shapes(r"a)|b"), None);
+        let many = (0..40).map(|i| format!("x{i}")).collect::<Vec<_>>().join("|");
+        assert_eq!(shapes(&many), None);
     }
 
     #[test]

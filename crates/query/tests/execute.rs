@@ -727,3 +727,67 @@ async fn the_cidr_udf_is_registered_by_name() {
     assert!(a.value(0));
     assert!(!b.value(0));
 }
+
+/// Alternations of literals compile to literal tests (not `regexp_like`): they must select
+/// exactly what the regular expression selects, with and without `nocase`.
+#[tokio::test]
+async fn literal_alternations_select_what_the_regex_selects() {
+    let lines = [
+        r"C:\Windows\PSEXESVC.exe",
+        r"C:\Windows\psexesvc.EXE -d",
+        "PSEXESVC",
+        r"x\PSEXESVC",
+        "evil.DLL",
+        "a.exe.txt",
+        "RemCom_svc",
+        "run PAExec-123 now",
+        "paexec",
+        "csexec",
+        "csexec.log",
+        "",
+        "(a",
+        "b)",
+        "x)y",
+        r"\\host\ADMIN$",
+        "MMC20.Application",
+        "shellwindows",
+        "nothing here",
+    ];
+    let events: Vec<UdmEvent> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| ev(i as i64, &[(f::TARGET_CMD, l)]))
+        .collect();
+    let patterns = [
+        r"RemCom_|^PAExec|csexec$",
+        r"\.(exe|dll|sys)$",
+        r"\.(?:exe|dll)",
+        r"(^|\\)PSEXESVC$",
+        r"^(PSEXESVC|RemCom_|PAExec|csexec)",
+        r"MMC20|ShellWindows|ShellBrowserWindow",
+        r"\(a|b\)",
+        r"(x\)y|z)",
+        r"\\(ADMIN|C)\$$",
+        r"nothing|",
+    ];
+    for p in patterns {
+        for nocase in [false, true] {
+            let re = regex::RegexBuilder::new(p)
+                .case_insensitive(nocase)
+                .build()
+                .expect("pattern");
+            let want: Vec<i64> = lines
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| re.is_match(l))
+                .map(|(i, _)| i as i64)
+                .collect();
+            let text = format!(
+                "target.process.command_line = /{}/{}",
+                p,
+                if nocase { " nocase" } else { "" }
+            );
+            assert_eq!(matching(&events, &text, &none()).await, want, "{text}");
+        }
+    }
+}
