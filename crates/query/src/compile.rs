@@ -456,7 +456,11 @@ fn top_level_branches(p: &str) -> Option<Vec<&str>> {
 fn expand_group(branch: &str) -> Option<Vec<String>> {
     let open = branch.find('(')?;
     // The `(` must be unescaped: an odd run of backslashes before it escapes it.
-    let escapes = branch[..open].chars().rev().take_while(|c| *c == '\\').count();
+    let escapes = branch[..open]
+        .chars()
+        .rev()
+        .take_while(|c| *c == '\\')
+        .count();
     if escapes % 2 == 1 {
         return None;
     }
@@ -483,7 +487,11 @@ fn expand_group(branch: &str) -> Option<Vec<String>> {
         }
     }
     let close = close?;
-    let (pre, body, post) = (&branch[..open], &branch[body_start..close], &branch[close + 1..]);
+    let (pre, body, post) = (
+        &branch[..open],
+        &branch[body_start..close],
+        &branch[close + 1..],
+    );
     if post.starts_with(['?', '*', '+', '{']) || body.contains(['(', '[']) {
         return None;
     }
@@ -817,7 +825,10 @@ mod tests {
         assert_eq!(shapes(r"a|b.c"), None);
         assert_eq!(shapes(r"(a|b"), None);
         assert_eq!(shapes(r"a)|b"), None);
-        let many = (0..40).map(|i| format!("x{i}")).collect::<Vec<_>>().join("|");
+        let many = (0..40)
+            .map(|i| format!("x{i}"))
+            .collect::<Vec<_>>()
+            .join("|");
         assert_eq!(shapes(&many), None);
     }
 
