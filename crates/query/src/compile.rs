@@ -416,10 +416,6 @@ fn shape(p: &str) -> Option<Shape> {
     })
 }
 
-/// The pattern is parsed (syntax, classes, flags: every error a user can write), not compiled:
-/// compiling is the engine's job when it evaluates the expression, and doing it here as well
-/// cost a hunt about 8 ms of its pack's load for nothing (a pattern only compiling past the
-/// regex size limit is reported by the engine, naming the pattern).
 /// Most branches a pattern may expand to and still be compiled as literal tests.
 const MAX_SHAPES: usize = 32;
 
@@ -524,6 +520,11 @@ fn shapes(p: &str) -> Option<Vec<Shape>> {
     (out.len() <= MAX_SHAPES).then_some(out)
 }
 
+/// The pattern is parsed (syntax, classes, flags: every error a user can write), not compiled:
+/// compiling is the engine's job when it evaluates the expression, and doing it here as well
+/// cost a hunt about 8 ms of its pack's load. What parsing cannot see is a pattern past the
+/// compiled-size limit (say `(a{1000}){1000}`): that query fails when it runs, with the
+/// engine's message ("Regular expression did not compile: CompiledTooBig").
 fn validate_regex(p: &str, nocase: bool, list: Option<&str>) -> Result<(), CompileError> {
     regex_syntax::ParserBuilder::new()
         .case_insensitive(nocase)
