@@ -106,8 +106,13 @@ enum StoreAction {
 }
 
 /// Writing commands work on a folder: say so plainly when given a URL.
+/// `store` as written when it is a URL (`s3://...`) rather than a local folder.
+fn url_given(store: &std::path::Path) -> Option<&str> {
+    store.to_str().filter(|s| s.contains("://"))
+}
+
 fn local_only(store: &std::path::Path, what: &str) -> Result<()> {
-    if let Some(s) = store.to_str().filter(|s| s.contains("://")) {
+    if let Some(s) = url_given(store) {
         anyhow::bail!(
             "{s}: {what} writes a store in a local folder; run it on the local store, then `lateral store push --store DIR {s}`"
         );
@@ -252,7 +257,7 @@ pub async fn store(a: StoreArgs) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         StoreAction::Push { store, dest } => {
-            if let Some(s) = store.to_str().filter(|s| s.contains("://")) {
+            if let Some(s) = url_given(&store) {
                 anyhow::bail!(
                     "--store {s}: push copies a store in a local folder (--store DIR) to a bucket (s3://BUCKET/PREFIX)"
                 );
