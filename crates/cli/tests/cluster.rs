@@ -286,16 +286,7 @@ fn cluster_reads_a_store_in_a_bucket() {
         s(&store),
     ]);
     let url = s3.url("fleet");
-    run_ok_env(
-        &[
-            "store".into(),
-            "push".into(),
-            "--store".into(),
-            s(&store),
-            url.clone(),
-        ],
-        &env,
-    );
+    push_store(&store, &url, &env);
     let cluster = Cluster::start_with_env(dir.path(), &env);
     let remote = |parts: &[&str]| -> Value {
         let mut a: Vec<String> = parts.iter().map(|p| p.to_string()).collect();

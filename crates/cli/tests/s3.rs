@@ -33,18 +33,7 @@ fn a_store_pushed_to_a_bucket_answers_like_the_folder() {
     let local = std::fs::canonicalize(&store).expect("canonical");
     let (local, url) = (s(&local), s3.url("acme/store"));
 
-    let push = || {
-        run_ok_env(
-            &[
-                "store".into(),
-                "push".into(),
-                "--store".into(),
-                s(&store),
-                url.clone(),
-            ],
-            &env,
-        )
-    };
+    let push = || push_store(&store, &url, &env);
     let pushed = push();
     assert!(
         pushed.stdout.contains("uploaded") && pushed.stdout.contains(&url),

@@ -252,6 +252,20 @@ pub fn run_ok_env(args: &[String], env: &[(String, String)]) -> Output {
     out
 }
 
+/// `lateral store push --store STORE URL` with the bucket's environment, insisting it succeeds.
+pub fn push_store(store: &Path, url: &str, env: &[(String, String)]) -> Output {
+    run_ok_env(
+        &[
+            "store".into(),
+            "push".into(),
+            "--store".into(),
+            store.display().to_string(),
+            url.to_string(),
+        ],
+        env,
+    )
+}
+
 /// An S3-compatible service for the tests: moto's server (`pip install 'moto[server]'`) on a
 /// free loopback port, with one bucket, killed on drop.
 pub struct S3 {
