@@ -513,9 +513,6 @@ fn shapes(p: &str) -> Option<Vec<Shape>> {
         for expanded in expand_group(branch)? {
             out.push(shape(&expanded)?);
         }
-        if out.len() > MAX_SHAPES {
-            return None;
-        }
     }
     (out.len() <= MAX_SHAPES).then_some(out)
 }
