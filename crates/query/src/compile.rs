@@ -14,16 +14,16 @@
 //! * regular expressions that are plain literals (possibly anchored, or the bare-file-name
 //!   shape the normaliser writes), alternations of them (`a|b`), and alternations with one
 //!   group of literal alternatives (`\.(exe|dll)$`) compile to `contains`/`starts_with`/
-//!   `ends_with`/`=` (OR-ed) instead of `regexp_like`; everything else to `regexp_like`
-//!   (validated here first). The engine compiles a `regexp_like` pattern again for every
-//!   batch it evaluates, and a literal test is cheaper to run as well.
+//!   `ends_with`/`=` (OR-ed), cheaper to run than a regular expression; everything else to
+//!   the `lateral_regex_like` UDF (validated here first), which compiles each pattern once
+//!   per process where DataFusion's `regexp_like` compiles it again for every batch.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use datafusion::common::{Column, ScalarValue};
 use datafusion::functions::expr_fn::{
-    coalesce, contains, ends_with, get_field, lower, regexp_like, split_part, starts_with, upper,
+    coalesce, contains, ends_with, get_field, lower, split_part, starts_with, upper,
 };
 use datafusion::logical_expr::{not, Expr};
 use datafusion::prelude::lit;
@@ -35,6 +35,7 @@ use crate::cidr::{ip_in_cidr_udf, IpNet};
 use crate::error::CompileError;
 use crate::lists::Lists;
 use crate::normalise::FILE_NAME_PREFIX;
+use crate::regex_like::regex_like_udf;
 
 /// Compile a core (normalised) tree.
 pub fn compile_node(node: &Node, lists: &Lists) -> Result<Expr, CompileError> {
@@ -369,7 +370,7 @@ fn pieces(p: &str) -> Option<Vec<Piece>> {
     Some(out)
 }
 
-/// The shapes of regular expression that compile without `regexp_like`.
+/// The shapes of regular expression that compile to literal tests (no regular expression).
 #[derive(Debug, PartialEq, Eq)]
 enum Shape {
     Contains(String),
@@ -518,10 +519,10 @@ fn shapes(p: &str) -> Option<Vec<Shape>> {
 }
 
 /// The pattern is parsed (syntax, classes, flags: every error a user can write), not compiled:
-/// compiling is the engine's job when it evaluates the expression, and doing it here as well
-/// cost a hunt about 8 ms of its pack's load. What parsing cannot see is a pattern past the
-/// compiled-size limit (say `(a{1000}){1000}`): that query fails when it runs, with the
-/// engine's message ("Regular expression did not compile: CompiledTooBig").
+/// compiling is `lateral_regex_like`'s job when the expression is evaluated, and doing it here
+/// as well cost a hunt about 8 ms of its pack's load. What parsing cannot see is a pattern
+/// past the compiled-size limit (say `(a{1000}){1000}`): that query fails when it runs, with
+/// a message naming the pattern ("the regular expression /.../ did not compile: ...").
 fn validate_regex(p: &str, nocase: bool, list: Option<&str>) -> Result<(), CompileError> {
     regex_syntax::ParserBuilder::new()
         .case_insensitive(nocase)
@@ -540,7 +541,8 @@ fn regex_match(x: Expr, p: &str, nocase: bool, list: Option<&str>) -> Result<Exp
     validate_regex(p, nocase, list)?;
     let fold = if nocase { Fold::Lower } else { Fold::Exact };
     let Some(shapes) = shapes(p) else {
-        return Ok(regexp_like(x, lit(p), nocase.then(|| lit("i"))));
+        let flags = if nocase { "i" } else { "" };
+        return Ok(regex_like_udf().call(vec![x, lit(p), lit(flags)]));
     };
     let x = fold_expr(x, fold);
     let test = |shape: Shape| match shape {

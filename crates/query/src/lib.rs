@@ -56,6 +56,7 @@ pub mod lexer;
 pub mod lists;
 pub mod normalise;
 pub mod parser;
+pub mod regex_like;
 
 use datafusion::logical_expr::{Expr, ScalarUDF};
 use lateral_model::Field;
@@ -148,5 +149,8 @@ pub fn compile(q: &Query, lists: &Lists) -> Result<Expr, CompileError> {
 
 /// The scalar UDFs compiled filters may call; register them with every session.
 pub fn udfs() -> Vec<ScalarUDF> {
-    vec![cidr::ip_in_cidr_udf().as_ref().clone()]
+    vec![
+        cidr::ip_in_cidr_udf().as_ref().clone(),
+        regex_like::regex_like_udf().as_ref().clone(),
+    ]
 }

@@ -728,10 +728,10 @@ async fn the_cidr_udf_is_registered_by_name() {
     assert!(!b.value(0));
 }
 
-/// Alternations of literals compile to literal tests (not `regexp_like`): they must select
-/// exactly what the regular expression selects, with and without `nocase`.
+/// Alternations of literals compile to literal tests, other patterns to `lateral_regex_like`:
+/// both must select exactly what the regular expression selects, with and without `nocase`.
 #[tokio::test]
-async fn literal_alternations_select_what_the_regex_selects() {
+async fn regular_expressions_select_what_the_regex_selects() {
     let lines = [
         r"C:\Windows\PSEXESVC.exe",
         r"C:\Windows\psexesvc.EXE -d",
@@ -769,6 +769,11 @@ async fn literal_alternations_select_what_the_regex_selects() {
         r"(x\)y|z)",
         r"\\(ADMIN|C)\$$",
         r"nothing|",
+        // Not literals: evaluated by `lateral_regex_like`.
+        r"PSEXESVC\.(exe|EXE)\s+-d",
+        r"^[a-z]+$",
+        r"(?:ps)?exe.{0,3}svc",
+        r"\\\\[^\\]+\\ADMIN\$",
     ];
     for p in patterns {
         for nocase in [false, true] {
