@@ -713,7 +713,68 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
     let ctx = &local;
 
     phase("scan");
-    // 2. Every query: its flag from the scan, within the window and scope. A query that reads
+    // 2. What needs no query result starts now, beside the queries (each its own small plan
+    // or a pass over the candidates): the sequences, the thresholds, the network logons
+    // before the window and the event view.
+    let sequences = crate::correlate::builtin();
+    let thresholds = crate::correlate::thresholds();
+    let narrow = {
+        let used = crate::correlate::columns_used(&sequences, &thresholds);
+        let keep: Vec<usize> = mem
+            .schema()
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, fl)| used.contains(fl.name()))
+            .map(|(i, _)| i)
+            .collect();
+        let projected = batches
+            .iter()
+            .map(|b| b.project(&keep))
+            .collect::<Result<Vec<_>, _>>()?;
+        let schema = Arc::new(mem.schema().project(&keep)?);
+        Arc::new(MemTable::try_new(schema, vec![projected])?)
+    };
+    let mut running_seqs = Vec::new();
+    for seq in &sequences {
+        let (ctx, table, seq) = (ctx.clone(), narrow.clone(), seq.clone());
+        running_seqs.push(tokio::spawn(async move {
+            crate::correlate::run_sequence(&ctx, table, &seq).await
+        }));
+    }
+    let mut running_ths = Vec::new();
+    for th in thresholds {
+        let (ctx, table) = (ctx.clone(), narrow.clone());
+        let (id, description) = (th.id, th.description);
+        running_ths.push((
+            id,
+            description,
+            tokio::spawn(async move { crate::correlate::run_threshold(&ctx, table, &th).await }),
+        ));
+    }
+    let running_prior = match (window.start, bound) {
+        // Nothing before the bound was read: the aggregate runs over the whole evidence (the
+        // store: a few columns, pruned to the network logons' row groups).
+        (Some(start), Bound::Pushed(_)) => {
+            let all = engine.context().table(TABLE).await?;
+            Some(tokio::spawn(crate::correlate::run_prior_logons(all, start)))
+        }
+        (Some(start), _) => {
+            let held = ctx.read_table(mem.clone())?;
+            Some(tokio::spawn(crate::correlate::run_prior_logons(
+                held, start,
+            )))
+        }
+        (None, _) => None,
+    };
+    let running_evs = {
+        let batches = batches.clone();
+        tokio::task::spawn_blocking(move || events_from_batches(&batches))
+    };
+    let joined =
+        |what: &str, e: tokio::task::JoinError| HuntError::Internal(format!("{what}: {e}"));
+
+    // 3. Every query: its flag from the scan, within the window and scope. A query that reads
     // the parent image is evaluated again here, because 4688 parents are filled in after the
     // scan (`fill_parent_images`).
     let coverage = stats.coverage();
@@ -764,64 +825,11 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
         rows.sort_unstable();
         hits.insert(e.entry.id.clone(), rows);
     }
-
     phase("queries");
-    // 3. Sequences.
-    let mut links: BTreeMap<String, Vec<(u32, u32)>> = BTreeMap::new();
-    let mut correlations = Vec::new();
-    let sequences = crate::correlate::builtin();
-    let thresholds = crate::correlate::thresholds();
-    let narrow = {
-        let used = crate::correlate::columns_used(&sequences, &thresholds);
-        let keep: Vec<usize> = mem
-            .schema()
-            .fields()
-            .iter()
-            .enumerate()
-            .filter(|(_, fl)| used.contains(fl.name()))
-            .map(|(i, _)| i)
-            .collect();
-        let projected = batches
-            .iter()
-            .map(|b| b.project(&keep))
-            .collect::<Result<Vec<_>, _>>()?;
-        let schema = Arc::new(mem.schema().project(&keep)?);
-        Arc::new(MemTable::try_new(schema, vec![projected])?)
-    };
-    // Each sequence is a small plan of its own: plan and run them side by side.
-    let mut running = Vec::new();
-    for seq in &sequences {
-        let (ctx, table, seq) = (ctx.clone(), narrow.clone(), seq.clone());
-        running.push(tokio::spawn(async move {
-            crate::correlate::run_sequence(&ctx, table, &seq).await
-        }));
-    }
-    for (seq, handle) in sequences.iter().zip(running) {
-        let l = handle
-            .await
-            .map_err(|e| HuntError::Internal(format!("sequence {}: {e}", seq.id)))??;
-        correlations.push(CorrelationResult {
-            id: seq.id.to_string(),
-            description: seq.description.to_string(),
-            matches: l.pairs.len(),
-        });
-        links.insert(seq.id.to_string(), l.pairs);
-    }
-    phase("seq-joins");
-    let mut bursts = Vec::new();
-    for th in thresholds {
-        let found = crate::correlate::run_threshold(ctx, narrow.clone(), &th).await?;
-        correlations.push(CorrelationResult {
-            id: th.id.to_string(),
-            description: th.description.to_string(),
-            matches: found.len(),
-        });
-        bursts.extend(found);
-    }
-    phase("thresholds");
-    // Recurring launches and the network logons before the window: DataFusion aggregates.
-    // The hunted launches are the hits of the non-context queries (already within the window
-    // and scope): marked in a column rather than re-evaluating every query's expression.
+
+    // 4. Recurring launches: a DataFusion aggregate over the hunted launches, the hits of the
+    // non-context queries (already within the window and scope), marked in a column rather
+    // than re-evaluating every query's expression.
     let mut hunted = vec![false; candidates];
     for e in pack
         .entries
@@ -842,24 +850,51 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
     let recurrences =
         crate::correlate::run_recurrence(ctx, marked, launches, 3, 15 * crate::time::MINUTE)
             .await?;
+    phase("recurrence");
+
+    // 5. Collect what ran beside: the correlations in a fixed order (sequences, thresholds,
+    // recurrence, prior logons).
+    let mut links: BTreeMap<String, Vec<(u32, u32)>> = BTreeMap::new();
+    let mut correlations = Vec::new();
+    for (seq, handle) in sequences.iter().zip(running_seqs) {
+        let l = handle
+            .await
+            .map_err(|e| joined(&format!("sequence {}", seq.id), e))??;
+        correlations.push(CorrelationResult {
+            id: seq.id.to_string(),
+            description: seq.description.to_string(),
+            matches: l.pairs.len(),
+        });
+        links.insert(seq.id.to_string(), l.pairs);
+    }
+    let mut bursts = Vec::new();
+    for (id, description, handle) in running_ths {
+        let found = handle
+            .await
+            .map_err(|e| joined(&format!("threshold {id}"), e))??;
+        correlations.push(CorrelationResult {
+            id: id.to_string(),
+            description: description.to_string(),
+            matches: found.len(),
+        });
+        bursts.extend(found);
+    }
     correlations.push(CorrelationResult {
         id: "recurring-launches".into(),
         description: "the same command line by the same user on the same host, first launched within 15 minutes of the same time of day on 3 or more days".into(),
         matches: recurrences.len(),
     });
-    phase("recurrence");
-    let prior_logons = match (window.start, bound) {
-        // Nothing before the bound was read: the aggregate runs over the whole evidence (the
-        // store: a few columns, pruned to the network logons' row groups).
-        (Some(start), Bound::Pushed(_)) => {
-            let all = engine.context().table(TABLE).await?;
-            crate::correlate::run_prior_logons(all, start).await?
+    let prior_logons = match running_prior {
+        Some(handle) => {
+            let rows = handle
+                .await
+                .map_err(|e| joined("prior network logons", e))??;
+            match bound {
+                Bound::Pushed(_) => rows,
+                _ => fold.merge(rows),
+            }
         }
-        (Some(start), _) => {
-            let held = ctx.read_table(mem.clone())?;
-            fold.merge(crate::correlate::run_prior_logons(held, start).await?)
-        }
-        (None, _) => Vec::new(),
+        None => Vec::new(),
     };
     if window.start.is_some() {
         correlations.push(CorrelationResult {
@@ -868,14 +903,12 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
             matches: prior_logons.len(),
         });
     }
-    phase("prior-logons");
     drop(mem);
-    let evs = events_from_batches(&batches);
-    phase("evs");
+    let evs = running_evs.await.map_err(|e| joined("event view", e))?;
     drop(batches);
 
-    phase("sequences");
-    // 4. Findings.
+    phase("correlations");
+    // 6. Findings.
     let built = findings::build(&findings::Inputs {
         evs: &evs,
         pack,
