@@ -752,18 +752,19 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
             tokio::spawn(async move { crate::correlate::run_threshold(&ctx, table, &th).await }),
         ));
     }
+    // With each, whether the groups folded from rows dropped during the scan join its result.
     let running_prior = match (window.start, bound) {
         // Nothing before the bound was read: the aggregate runs over the whole evidence (the
         // store: a few columns, pruned to the network logons' row groups).
         (Some(start), Bound::Pushed(_)) => {
             let all = engine.context().table(TABLE).await?;
-            Some(tokio::spawn(crate::correlate::run_prior_logons(all, start)))
+            let running = tokio::spawn(crate::correlate::run_prior_logons(all, start));
+            Some((running, false))
         }
         (Some(start), _) => {
             let held = ctx.read_table(mem.clone())?;
-            Some(tokio::spawn(crate::correlate::run_prior_logons(
-                held, start,
-            )))
+            let running = tokio::spawn(crate::correlate::run_prior_logons(held, start));
+            Some((running, true))
         }
         (None, _) => None,
     };
@@ -885,13 +886,14 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
         matches: recurrences.len(),
     });
     let prior_logons = match running_prior {
-        Some(handle) => {
+        Some((handle, with_folded)) => {
             let rows = handle
                 .await
                 .map_err(|e| joined("prior network logons", e))??;
-            match bound {
-                Bound::Pushed(_) => rows,
-                _ => fold.merge(rows),
+            if with_folded {
+                fold.merge(rows)
+            } else {
+                rows
             }
         }
         None => Vec::new(),
