@@ -14,6 +14,7 @@ pub mod attack;
 pub mod bound;
 pub mod correlate;
 pub mod describe;
+mod direct;
 pub mod evidence;
 pub mod findings;
 pub mod graph;

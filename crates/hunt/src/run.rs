@@ -633,27 +633,36 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
         let t = column(f::EVENT_TIMESTAMP);
         filter = filter.and(t.clone().is_null().or(t.gt_eq(lateral_engine::ts(from))));
     }
-    let df = engine
-        .context()
-        .table(TABLE)
-        .await?
-        .filter(filter)?
-        .select(select)?;
-    phase("scan-logical");
-    // Planned as `DataFrame::execute_stream` does (the session's own query planner, so on a
-    // cluster the plan still goes to the scheduler), but with one optimizer pass instead of
-    // three: the filter and projection reach the scan in the first pass, and the further
-    // passes over these ~120 expressions cost ~25 ms of a 0.2 s hunt on small evidence
-    // (measured; the reports are identical).
-    let (mut state, plan) = df.into_parts();
-    state.config_mut().options_mut().optimizer.max_passes = 1;
-    let optimized = state.optimize(&plan)?;
-    phase("scan-optimized");
-    let physical = state
-        .query_planner()
-        .create_physical_plan(&optimized, &state)
-        .await?;
+    let physical = if engine.store().is_none() {
+        // Evidence files read by this process: the physical plan is built directly, without
+        // the logical optimizer (see `direct`).
+        let state = engine.context().state();
+        let provider = engine.context().table_provider(TABLE).await?;
+        crate::direct::select(&state, provider, Some(filter), select).await?
+    } else {
+        // A store: planned as `DataFrame::execute_stream` does (the session's own query
+        // planner, so on a cluster the plan still goes to the scheduler), but with one
+        // optimizer pass instead of three: the filter and projection reach the scan in the
+        // first pass, and the further passes over these ~120 expressions cost ~25 ms of a
+        // 0.2 s hunt on small evidence (measured; the reports are identical).
+        let df = engine
+            .context()
+            .table(TABLE)
+            .await?
+            .filter(filter)?
+            .select(select)?;
+        phase("scan-logical");
+        let (mut state, plan) = df.into_parts();
+        state.config_mut().options_mut().optimizer.max_passes = 1;
+        let optimized = state.optimize(&plan)?;
+        phase("scan-optimized");
+        state
+            .query_planner()
+            .create_physical_plan(&optimized, &state)
+            .await?
+    };
     phase("scan-physical");
+    let state = engine.context().state();
     let mut stream = datafusion::physical_plan::execute_stream(physical, state.task_ctx())?;
     phase("scan-planned");
     let streamed = stream.schema();
@@ -798,11 +807,11 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
             select.push(col(format!("\"{}\"", flag_name(i))).alias(format!("q{i}")));
         }
     }
-    let flags = ctx
-        .read_table(mem.clone())?
-        .select(select)?
-        .collect()
-        .await?;
+    let flags = {
+        let state = ctx.state();
+        let plan = crate::direct::select(&state, mem.clone(), None, select).await?;
+        datafusion::physical_plan::collect(plan, state.task_ctx()).await?
+    };
     let mut per_entry: Vec<Vec<u32>> = vec![Vec::new(); pack.entries.len()];
     for b in &flags {
         let rows = b.column(0).as_any().downcast_ref::<Int64Array>();
