@@ -25,7 +25,7 @@ use datafusion::datasource::TableProvider;
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion::logical_expr::simplify::SimplifyContext;
-use datafusion::logical_expr::Expr;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::physical_expr::create_physical_expr;
 use datafusion::physical_plan::filter::FilterExec;
@@ -66,15 +66,25 @@ pub async fn select(
         None => None,
     }
     .filter(|e| !matches!(e, Expr::Literal(ScalarValue::Boolean(Some(true)), _)));
-    let pushed: Vec<Expr> = filter.iter().cloned().collect();
+    // As the optimizer would: the filter goes to the scan when the provider takes it, and is
+    // applied again on what the scan returns unless the provider applies it exactly.
+    let support = match &filter {
+        Some(e) => provider
+            .supports_filters_pushdown(&[e])?
+            .pop()
+            .unwrap_or(TableProviderFilterPushDown::Unsupported),
+        None => TableProviderFilterPushDown::Unsupported,
+    };
+    let pushed: Vec<Expr> = match support {
+        TableProviderFilterPushDown::Unsupported => Vec::new(),
+        _ => filter.iter().cloned().collect(),
+    };
     let scan = provider
         .scan(state, Some(&projection), &pushed, None)
         .await?;
     let schema = DFSchema::try_from(scan.schema().as_ref().clone())?;
     let mut input = scan;
-    if let Some(e) = filter {
-        // The scan's own filtering is inexact: the filter is applied again on what it
-        // returns, as DataFusion does for an inexact pushdown.
+    if let Some(e) = filter.filter(|_| support != TableProviderFilterPushDown::Exact) {
         let predicate = Prepare::new(state, &schema).physical(e)?;
         input = Arc::new(FilterExec::try_new(predicate, input)?);
     }
