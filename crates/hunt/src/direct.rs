@@ -19,6 +19,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use datafusion::arrow::datatypes::Schema;
 use datafusion::common::tree_node::TreeNode;
 use datafusion::common::DFSchema;
 use datafusion::datasource::TableProvider;
@@ -49,13 +50,7 @@ pub async fn select(
     for e in select.iter().chain(filter.iter()) {
         read.extend(e.column_refs().into_iter().map(|c| c.name.clone()));
     }
-    let projection: Vec<usize> = table_schema
-        .fields()
-        .iter()
-        .enumerate()
-        .filter(|(_, fl)| read.contains(fl.name()))
-        .map(|(i, _)| i)
-        .collect();
+    let projection = field_indices(&table_schema, &read);
     // The filter, prepared, is what the scan sees (as the optimizer would push it); one
     // that is always true is no filter.
     let filter = match filter {
@@ -85,7 +80,8 @@ pub async fn select(
     let schema = DFSchema::try_from(scan.schema().as_ref().clone())?;
     let mut input = scan;
     if let Some(e) = filter.filter(|_| support != TableProviderFilterPushDown::Exact) {
-        let predicate = Prepare::new(state, &schema).physical(e)?;
+        // Already prepared: only compiled against what the scan returns.
+        let predicate = Prepare::new(state, &schema).compile(&e)?;
         input = Arc::new(FilterExec::try_new(predicate, input)?);
     }
     let named: Vec<(String, Expr)> = select
@@ -105,6 +101,17 @@ pub async fn select(
         plan = rule.optimize(plan, state.config_options())?;
     }
     Ok(plan)
+}
+
+/// The positions of the fields of `schema` named in `names`, in the schema's order.
+pub(crate) fn field_indices(schema: &Schema, names: &BTreeSet<String>) -> Vec<usize> {
+    schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, fl)| names.contains(fl.name()))
+        .map(|(i, _)| i)
+        .collect()
 }
 
 /// A compiled expression and its output column's name.
@@ -189,9 +196,13 @@ impl<'a> Prepare<'a> {
     }
 
     fn physical(&self, e: Expr) -> Result<Arc<dyn PhysicalExpr>, HuntError> {
-        let e = self.logical(e)?;
+        self.compile(&self.logical(e)?)
+    }
+
+    /// A prepared expression ([`Prepare::logical`]) to a physical one.
+    fn compile(&self, e: &Expr) -> Result<Arc<dyn PhysicalExpr>, HuntError> {
         Ok(create_physical_expr(
-            &e,
+            e,
             self.schema,
             self.state.execution_props(),
             &PhysicalPlanningContext::default(),

@@ -633,10 +633,10 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
         let t = column(f::EVENT_TIMESTAMP);
         filter = filter.and(t.clone().is_null().or(t.gt_eq(lateral_engine::ts(from))));
     }
+    let state = engine.context().state();
     let physical = if engine.store().is_none() {
         // Evidence files read by this process: the physical plan is built directly, without
         // the logical optimizer (see `direct`).
-        let state = engine.context().state();
         let provider = engine.context().table_provider(TABLE).await?;
         crate::direct::select(&state, provider, Some(filter), select).await?
     } else {
@@ -662,7 +662,6 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
             .await?
     };
     phase("scan-physical");
-    let state = engine.context().state();
     let mut stream = datafusion::physical_plan::execute_stream(physical, state.task_ctx())?;
     phase("scan-planned");
     let streamed = stream.schema();
@@ -729,14 +728,7 @@ pub async fn run(engine: &Engine, pack: &Pack, req: &HuntRequest) -> Result<Hunt
     let thresholds = crate::correlate::thresholds();
     let narrow = {
         let used = crate::correlate::columns_used(&sequences, &thresholds);
-        let keep: Vec<usize> = mem
-            .schema()
-            .fields()
-            .iter()
-            .enumerate()
-            .filter(|(_, fl)| used.contains(fl.name()))
-            .map(|(i, _)| i)
-            .collect();
+        let keep = crate::direct::field_indices(&mem.schema(), &used);
         let projected = batches
             .iter()
             .map(|b| b.project(&keep))
